@@ -1,0 +1,36 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+DEMO   := demo
+
+.PHONY: install demo test lint bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev,ray]"
+	touch $@
+
+# Synthetic DSEC (1 train + 1 test sequence, 20 s each) -> full dataset -> status table.
+demo: install
+	rm -rf $(DEMO)
+	$(BIN)/egpt-dsec synth $(DEMO)/dsec --sequences 1 --test-sequences 1 --seconds 20 --rate 1e5 --seed 0
+	$(BIN)/egpt-dsec build --dsec-root $(DEMO)/dsec --out $(DEMO)/out --workers 2
+	$(BIN)/egpt-dsec status --out $(DEMO)/out
+
+test: install
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+bench: install
+	$(BIN)/python benchmarks/bench_build.py
+
+clean:
+	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache

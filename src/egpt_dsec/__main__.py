@@ -1,0 +1,3 @@
+from egpt_dsec.cli import main
+
+raise SystemExit(main())

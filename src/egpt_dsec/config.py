@@ -1,0 +1,113 @@
+"""Build options as one typed, frozen value: parsed by the CLI, passed to the library."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from egpt_dsec.durations import DEFAULT_DURATIONS, Duration
+
+COMPONENTS: tuple[str, ...] = ("event_npy", "event_image", "video", "mp4", "json")
+IMAGE_STYLES: tuple[str, ...] = ("last", "red", "blue", "gray")
+FRAME_MODES: tuple[str, ...] = ("hardlink", "copy", "symlink")
+MP4_MODES: tuple[str, ...] = ("encode", "remux")
+EVENT_FORMATS: tuple[str, ...] = ("npy", "ref")
+
+ImageStyle = Literal["last", "red", "blue", "gray"]
+FrameMode = Literal["hardlink", "copy", "symlink"]
+
+DEFAULT_QUESTIONS: tuple[str, ...] = (
+    "Describe what happens in this event stream.",
+    "What objects are moving in the scene, and how?",
+    "Summarize the motion captured by the event camera.",
+    "What is the camera observing in this clip?",
+)
+
+
+@dataclass(frozen=True)
+class EventImageOptions:
+    """How each clip's events are drawn: N images split by event count."""
+
+    count: int = 5
+    rate_hz: float | None = None  # if set, N = round(duration_s * rate_hz), at least 1
+    style: ImageStyle = "last"
+    compress_level: int = 1
+
+    def __post_init__(self) -> None:
+        if self.count < 1:
+            raise ValueError(f"event images per clip must be >= 1, got {self.count}")
+        if self.rate_hz is not None and self.rate_hz <= 0:
+            raise ValueError(f"event image rate must be > 0 Hz, got {self.rate_hz}")
+        if self.style not in IMAGE_STYLES:
+            raise ValueError(f"event image style must be one of {IMAGE_STYLES}, got {self.style!r}")
+        if not 0 <= self.compress_level <= 9:
+            raise ValueError(f"PNG compress level must be 0..9, got {self.compress_level}")
+
+    def count_for(self, duration: Duration) -> int:
+        if self.rate_hz is None:
+            return self.count
+        return max(1, round(duration.seconds * self.rate_hz))
+
+
+@dataclass(frozen=True)
+class VideoOptions:
+    """How clip frames become an H.264 MP4 (Video-LLaVA) and a frame folder."""
+
+    fps: int = 20
+    preset: str = "fast"
+    crf: int = 28
+    size: tuple[int, int] | None = None  # (width, height); None = source size, made even
+    mode: Literal["encode", "remux"] = "encode"
+    frames: FrameMode = "hardlink"
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.crf <= 51:
+            raise ValueError(f"crf must be 0..51, got {self.crf}")
+        if self.fps <= 0:
+            raise ValueError(f"fps must be > 0, got {self.fps}")
+        if self.size is not None and (self.size[0] < 2 or self.size[1] < 2):
+            raise ValueError(f"video size must be at least 2x2, got {self.size}")
+        if self.mode not in MP4_MODES:
+            raise ValueError(f"mp4 mode must be one of {MP4_MODES}, got {self.mode!r}")
+        if self.frames not in FRAME_MODES:
+            raise ValueError(f"frames mode must be one of {FRAME_MODES}, got {self.frames!r}")
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """Everything a build needs; equal configs give byte-identical outputs."""
+
+    dsec_root: Path
+    out: Path
+    splits: tuple[str, ...] | None = None  # None = every split folder under the root
+    sequences: tuple[str, ...] | None = None  # None = every sequence
+    durations: tuple[Duration, ...] = DEFAULT_DURATIONS
+    overlap: float = 0.5
+    components: tuple[str, ...] = COMPONENTS
+    camera: str = "left"
+    workers: int = 1
+    images: EventImageOptions = field(default_factory=EventImageOptions)
+    video: VideoOptions = field(default_factory=VideoOptions)
+    questions: tuple[str, ...] = DEFAULT_QUESTIONS
+    max_chunk_events: int = 4_000_000
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.overlap < 1:
+            raise ValueError(f"overlap must be in [0, 1), got {self.overlap}")
+        unknown = set(self.components) - set(COMPONENTS)
+        if unknown:
+            raise ValueError(f"unknown components {sorted(unknown)}; choose from {COMPONENTS}")
+        if not self.components:
+            raise ValueError("no components selected")
+        if not self.durations:
+            raise ValueError("no durations selected")
+        if self.workers < 1:
+            raise ValueError(f"workers must be >= 1, got {self.workers}")
+        if self.camera not in ("left", "right"):
+            raise ValueError(f"camera must be left or right, got {self.camera!r}")
+        if not self.questions:
+            raise ValueError("the question list is empty")
+
+    def wants(self, component: str) -> bool:
+        return component in self.components

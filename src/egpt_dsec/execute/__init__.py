@@ -1,0 +1,1 @@
+"""Running the build: one streaming job per sequence, on a swappable executor."""

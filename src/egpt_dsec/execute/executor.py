@@ -1,0 +1,105 @@
+"""Executors decide where jobs run; the job code is the same everywhere.
+
+``LocalExecutor`` runs jobs in this process (1 worker) or in a spawned process
+pool, relaying progress through a queue. A Ray executor implements the same
+``run`` and is chosen by name, so the pipeline never knows which one it has.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import queue
+from collections.abc import Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Any, Protocol
+
+from egpt_dsec.execute.job import SequenceJob, run_job
+from egpt_dsec.execute.report import JobResult, Reporter
+
+
+class Executor(Protocol):
+    def run(self, jobs: Sequence[SequenceJob], reporter: Reporter) -> list[JobResult]:
+        """Run every job once; return one result per job, in the order given."""
+        ...
+
+
+class QueueReporter:
+    """Forwards progress from a worker process to the driver as plain tuples."""
+
+    def __init__(self, channel: Any) -> None:
+        self.channel = channel
+
+    def job_started(self, key: str, clips_todo: int, events_todo: int) -> None:
+        self.channel.put(("job_started", (key, clips_todo, events_todo)))
+
+    def clip_done(self, key: str, events: int) -> None:
+        self.channel.put(("clip_done", (key, events)))
+
+    def job_finished(self, result: JobResult) -> None:
+        pass  # the driver reports results as their futures complete
+
+
+def relay(message: tuple[str, tuple[Any, ...]], reporter: Reporter) -> None:
+    """Replay a forwarded progress message on the driver's reporter."""
+    name, args = message
+    getattr(reporter, name)(*args)
+
+
+_worker_reporter: QueueReporter | None = None
+
+
+def _init_worker(channel: Any) -> None:
+    global _worker_reporter
+    _worker_reporter = QueueReporter(channel)
+
+
+def _run_in_worker(job: SequenceJob) -> JobResult:
+    return run_job(job, _worker_reporter)
+
+
+class LocalExecutor:
+    """Jobs on this machine: in-process for one worker, else a spawned process pool."""
+
+    def __init__(self, workers: int = 1) -> None:
+        self.workers = workers
+
+    def run(self, jobs: Sequence[SequenceJob], reporter: Reporter) -> list[JobResult]:
+        if self.workers == 1 or len(jobs) <= 1:
+            return [run_job(job, reporter) for job in jobs]
+        context = mp.get_context("spawn")  # h5py and numba are not fork-safe
+        channel = context.Queue()
+        results: dict[int, JobResult] = {}
+        with ProcessPoolExecutor(
+            max_workers=min(self.workers, len(jobs)),
+            mp_context=context,
+            initializer=_init_worker,
+            initargs=(channel,),
+        ) as pool:
+            pending: dict[Future[JobResult], int] = {
+                pool.submit(_run_in_worker, job): i for i, job in enumerate(jobs)
+            }
+            while pending:
+                finished, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                _drain(channel, reporter)
+                for future in finished:
+                    i = pending.pop(future)
+                    results[i] = _result_of(future, jobs[i])
+                    reporter.job_finished(results[i])
+            _drain(channel, reporter)
+        return [results[i] for i in range(len(jobs))]
+
+
+def _drain(channel: Any, reporter: Reporter) -> None:
+    while True:
+        try:
+            relay(channel.get_nowait(), reporter)
+        except queue.Empty:
+            return
+
+
+def _result_of(future: Future[JobResult], job: SequenceJob) -> JobResult:
+    """A worker that died still yields a result, with the error, for that job alone."""
+    try:
+        return future.result()
+    except Exception as exc:
+        return JobResult(job.key, error=f"worker failed: {type(exc).__name__}: {exc}")

@@ -1,0 +1,111 @@
+"""The whole build: find sequences, plan, run one job per sequence, write the JSON files."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from egpt_dsec.config import BuildConfig
+from egpt_dsec.execute.executor import Executor, LocalExecutor
+from egpt_dsec.execute.job import SequenceJob
+from egpt_dsec.execute.report import JobResult, JobStats, NullReporter, Reporter
+from egpt_dsec.layout import OutputLayout
+from egpt_dsec.manifest import Manifest, SequencePlan
+from egpt_dsec.plan.clips import plan_windows
+from egpt_dsec.source.discover import SequenceSource, discover_sequences
+from egpt_dsec.source.errors import InputError
+from egpt_dsec.source.timestamps import read_timestamps
+from egpt_dsec.writers.annotations import ClipEntry, annotation_files
+from egpt_dsec.writers.atomic import atomic_write_bytes
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BuildReport:
+    results: list[JobResult] = field(default_factory=list)
+    annotation_files: int = 0
+
+    @property
+    def totals(self) -> JobStats:
+        total = JobStats()
+        for result in self.results:
+            total = total + result.stats
+        return total
+
+    @property
+    def failures(self) -> list[JobResult]:
+        return [r for r in self.results if not r.ok]
+
+    @property
+    def too_short(self) -> dict[str, tuple[str, ...]]:
+        return {r.key: r.too_short_for for r in self.results if r.too_short_for}
+
+
+def build(
+    config: BuildConfig, executor: Executor | None = None, reporter: Reporter | None = None
+) -> BuildReport:
+    """Build every requested output; one bad sequence is reported, never fatal to others."""
+    reporter = reporter or NullReporter()
+    executor = executor or LocalExecutor(config.workers)
+    layout = OutputLayout(config.out)
+    manifest = Manifest(layout.state_dir)
+    sources = discover_sequences(config.dsec_root, config.splits, config.sequences, config.camera)
+    planned, early_failures = _write_plans(sources, config, manifest)
+    jobs = [SequenceJob(source, config) for source in planned]
+    jobs.sort(key=lambda job: -_size_hint(job.source))  # longest first balances the pool
+    report = BuildReport(results=early_failures + executor.run(jobs, reporter))
+    if config.wants("json"):
+        report.annotation_files = write_annotations(config, manifest, [s.split for s in sources])
+    return report
+
+
+def _write_plans(
+    sources: list[SequenceSource], config: BuildConfig, manifest: Manifest
+) -> tuple[list[SequenceSource], list[JobResult]]:
+    """Record every sequence's planned clip counts so ``status`` knows the whole build."""
+    ok, failed = [], []
+    for source in sources:
+        try:
+            timestamps = read_timestamps(source.timestamps_path)
+        except InputError as exc:
+            log.error("%s: %s", source.key, exc)
+            failed.append(JobResult(source.key, error=str(exc)))
+            continue
+        counts = {d.label: len(plan_windows(timestamps, d, config.overlap)) for d in config.durations}
+        manifest.write_plan(SequencePlan(source.split, source.name, counts, config.components))
+        ok.append(source)
+    return ok, failed
+
+
+def _size_hint(source: SequenceSource) -> int:
+    try:
+        return source.events_path.stat().st_size
+    except OSError:
+        return 0
+
+
+def write_annotations(config: BuildConfig, manifest: Manifest, splits: list[str]) -> int:
+    """Write ``dataset.json`` (+ ``videollava.json``) per split and duration from the manifest."""
+    layout = OutputLayout(config.out)
+    entries: dict[tuple[str, str], list[ClipEntry]] = defaultdict(list)
+    covered: dict[tuple[str, str], int] = defaultdict(int)
+    for (split, sequence), records in manifest.all_records().items():
+        for record in records.values():
+            covered[(split, record.duration)] += 1
+            if not record.empty:
+                entries[(split, record.duration)].append(ClipEntry(split, sequence, record))
+    written = 0
+    for split in sorted(set(splits)):
+        for duration in config.durations:
+            dataset, videollava = annotation_files(
+                entries.get((split, duration.label), []), config.questions
+            )
+            atomic_write_bytes(layout.dataset_json(split, duration), dataset)
+            written += 1
+            if videollava is not None:
+                atomic_write_bytes(layout.videollava_json(split, duration), videollava)
+                written += 1
+            manifest.record_annotations(split, duration.label, covered[(split, duration.label)])
+    return written

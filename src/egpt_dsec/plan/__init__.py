@@ -1,0 +1,1 @@
+"""Planning is pure: image timestamps and options in, clip windows and frame ranges out."""

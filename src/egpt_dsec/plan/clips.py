@@ -1,0 +1,76 @@
+"""Which clips a sequence has, for every duration: pure functions of the image timestamps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from egpt_dsec.durations import Duration
+
+
+@dataclass(frozen=True)
+class Clip:
+    """Window ``index`` of one duration: events and frames with ``t0 <= t < t1``."""
+
+    duration: Duration
+    index: int
+    t0: int  # absolute microseconds, inclusive
+    t1: int  # absolute microseconds, exclusive
+    frame_start: int  # frames [frame_start, frame_stop) lie inside the window
+    frame_stop: int
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.duration.label, self.index)
+
+    @property
+    def frame_indices(self) -> range:
+        return range(self.frame_start, self.frame_stop)
+
+
+def stride_us(duration: Duration, overlap: float) -> int:
+    """Start-to-start distance of consecutive windows, in whole microseconds."""
+    stride = round(duration.us * (1.0 - overlap))
+    if stride <= 0:
+        raise ValueError(f"overlap {overlap} leaves no stride for {duration.label}")
+    return stride
+
+
+def plan_windows(
+    timestamps: NDArray[np.int64], duration: Duration, overlap: float = 0.5
+) -> list[Clip]:
+    """Windows ``[T0 + k*s, T0 + k*s + D)`` that end at or before the last image timestamp."""
+    if len(timestamps) == 0:
+        return []
+    first, last = int(timestamps[0]), int(timestamps[-1])
+    stride = stride_us(duration, overlap)
+    count = 0 if last - first < duration.us else (last - first - duration.us) // stride + 1
+    starts = first + stride * np.arange(count, dtype=np.int64)
+    ends = starts + duration.us
+    frame_starts = np.searchsorted(timestamps, starts, side="left")
+    frame_stops = np.searchsorted(timestamps, ends, side="left")
+    return [
+        Clip(duration, k, int(starts[k]), int(ends[k]), int(frame_starts[k]), int(frame_stops[k]))
+        for k in range(count)
+    ]
+
+
+def plan_sequence(
+    timestamps: NDArray[np.int64], durations: tuple[Duration, ...], overlap: float = 0.5
+) -> list[Clip]:
+    """All clips of all durations, ordered by start time (then duration), the streaming order."""
+    clips = [clip for d in durations for clip in plan_windows(timestamps, d, overlap)]
+    return sorted(clips, key=lambda c: (c.t0, c.duration.us, c.index))
+
+
+def nearest_frame(timestamps: NDArray[np.int64], time: int) -> int:
+    """Index of the image whose timestamp is closest to ``time`` (ties: the earlier)."""
+    right = int(np.searchsorted(timestamps, time, side="left"))
+    if right == 0:
+        return 0
+    if right == len(timestamps):
+        return right - 1
+    before, after = int(timestamps[right - 1]), int(timestamps[right])
+    return right - 1 if time - before <= after - time else right

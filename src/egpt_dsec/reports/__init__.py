@@ -1,0 +1,1 @@
+"""Reports read the manifest, never the outputs themselves (except ``verify``)."""

@@ -1,0 +1,107 @@
+"""``egpt-dsec status``: planned and finished clips per split, duration and component.
+
+It reads only the small state files of the build (plans, manifests), so it
+answers in well under a second even for 100,000 clips.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from egpt_dsec.config import COMPONENTS
+from egpt_dsec.durations import Duration
+from egpt_dsec.layout import OutputLayout
+from egpt_dsec.manifest import Manifest
+
+
+@dataclass
+class StatusRow:
+    split: str
+    duration: str
+    planned: int = 0
+    empty: int = 0
+    done: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COMPONENTS, 0))
+
+    def percent(self, component: str) -> float:
+        return 100.0 * self.done[component] / self.planned if self.planned else 100.0
+
+
+@dataclass
+class BuildStatus:
+    rows: list[StatusRow]
+    total: StatusRow
+    running: list[str]
+    sequences: int
+    short: list[str]  # "split/sequence: durations" with no room for a clip
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1)
+
+
+def collect_status(out: Path) -> BuildStatus:
+    manifest = Manifest(OutputLayout(out).state_dir)
+    rows: dict[tuple[str, str], StatusRow] = {}
+    short = []
+    plans = manifest.plans()
+    for plan in plans:
+        for duration, count in plan.clips.items():
+            row = rows.setdefault((plan.split, duration), StatusRow(plan.split, duration))
+            row.planned += count
+        missing = [d for d, count in plan.clips.items() if count == 0]
+        if missing:
+            short.append(f"{plan.split}/{plan.sequence}: {', '.join(missing)}")
+    for (split, _sequence), records in manifest.all_records().items():
+        for record in records.values():
+            row = rows.setdefault((split, record.duration), StatusRow(split, record.duration))
+            row.empty += record.empty
+            for component in record.components:
+                if component in row.done:
+                    row.done[component] += 1
+    for (split, duration), clips in manifest.annotated().items():
+        if (split, duration) in rows:
+            rows[(split, duration)].done["json"] = clips
+    ordered = sorted(rows.values(), key=lambda r: (r.split, Duration.parse(r.duration)))
+    total = StatusRow("all", "")
+    for row in ordered:
+        total.planned += row.planned
+        total.empty += row.empty
+        for component in COMPONENTS:
+            total.done[component] += row.done[component]
+    return BuildStatus(ordered, total, manifest.running(), len(plans), short)
+
+
+def _cells(row: StatusRow) -> list[str]:
+    cells = [row.split, row.duration, str(row.planned), str(row.empty)]
+    return cells + [f"{row.done[c]} {row.percent(c):5.1f}%" for c in COMPONENTS]
+
+
+_HEADER = ["split", "duration", "clips", "empty", *COMPONENTS]
+
+
+def format_table(status: BuildStatus) -> str:
+    lines = [_HEADER, *(_cells(r) for r in status.rows), _cells(status.total)]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(_HEADER))]
+    text = [
+        "  ".join(cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(line, widths, strict=True)))
+        for line in lines
+    ]
+    text.insert(1, "-" * len(text[0]))
+    text.insert(len(text) - 1, "-" * len(text[0]))
+    return "\n".join(text + _footer(status))
+
+
+def format_markdown(status: BuildStatus) -> str:
+    lines = [_HEADER, *(_cells(r) for r in status.rows), _cells(status.total)]
+    out = ["| " + " | ".join(lines[0]) + " |", "|" + "---|" * len(_HEADER)]
+    out += ["| " + " | ".join(line) + " |" for line in lines[1:]]
+    return "\n".join(out + [""] + _footer(status))
+
+
+def _footer(status: BuildStatus) -> list[str]:
+    lines = [f"sequences planned: {status.sequences}"]
+    lines.append("in progress: " + (", ".join(status.running) if status.running else "none"))
+    for entry in status.short:
+        lines.append(f"too short for: {entry}")
+    return lines

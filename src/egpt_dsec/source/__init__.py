@@ -1,0 +1,1 @@
+"""Reading DSEC: finding sequences, their image timestamps, frames and events."""

@@ -1,0 +1,112 @@
+"""Whole synthetic sequences laid out exactly like a DSEC root.
+
+``<root>/<split>/<seq>/events/left/{events,rectify_map}.h5`` (or ``events_left/`` with
+layout ``"sequence"``), ``images/timestamps.txt`` and ``images/left/rectified/NNNNNN.png``.
+Each sequence draws from its own seed stream, keyed by (seed, split, index).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from egpt_dsec.synth.frames import SequenceClock, write_frames, write_timestamps
+from egpt_dsec.synth.h5 import radial_rectify_map, write_events_h5, write_rectify_map
+from egpt_dsec.synth.scene import Scene
+from egpt_dsec.synth.spec import SynthSpec
+from egpt_dsec.synth.stream import event_chunks
+
+TRAIN, TEST = "train", "test"
+EVENTS_DIRS = {"split": "events/left", "sequence": "events_left"}
+EVENTS_FILE = "events.h5"
+RECTIFY_FILE = "rectify_map.h5"
+FRAMES_DIR = "images/left/rectified"
+TIMESTAMPS_FILE = "images/timestamps.txt"
+_SPLIT_KEYS = {TRAIN: 0, TEST: 1}
+
+
+@dataclass(frozen=True)
+class SequenceSlot:
+    """One sequence to write: its split, name and index within the split."""
+
+    split: str
+    name: str
+    index: int
+
+    def folder(self, root: Path) -> Path:
+        return root / self.split / self.name
+
+
+def sequence_slots(spec: SynthSpec) -> list[SequenceSlot]:
+    """``synth_00``... under train, then ``synth_test_00``... under test."""
+    slots = []
+    for split, prefix, count in (
+        (TRAIN, "synth", spec.sequences),
+        (TEST, "synth_test", spec.test_sequences),
+    ):
+        width = max(2, len(str(count - 1)))
+        slots += [SequenceSlot(split, f"{prefix}_{i:0{width}d}", i) for i in range(count)]
+    return slots
+
+
+def events_dir(folder: Path, layout: str) -> Path:
+    return folder / EVENTS_DIRS[layout]
+
+
+@dataclass(frozen=True)
+class SequencePlan:
+    """Everything random about one sequence, drawn from its own seed stream.
+
+    Each part (clock, scene, events, distortion) has a child stream, so changing the
+    frame size or the rate leaves the other parts unchanged.
+    """
+
+    clock: SequenceClock
+    scene: Scene
+    event_seed: np.random.SeedSequence
+    map_seed: np.random.SeedSequence
+
+
+def plan_sequence(spec: SynthSpec, slot: SequenceSlot) -> SequencePlan:
+    seeds = np.random.SeedSequence([spec.seed, _SPLIT_KEYS[slot.split], slot.index])
+    clock_seed, scene_seed, event_seed, map_seed = seeds.spawn(4)
+    clock = SequenceClock.random(np.random.default_rng(clock_seed), spec.frame_count)
+    scene = Scene.random(np.random.default_rng(scene_seed))
+    return SequencePlan(clock, scene, event_seed, map_seed)
+
+
+def write_sequence(folder: Path, spec: SynthSpec, slot: SequenceSlot) -> None:
+    """Events, distortion map, frames, then timestamps (written last, so a folder with
+    ``timestamps.txt`` is complete)."""
+    plan = plan_sequence(spec, slot)
+    ev_dir = events_dir(folder, spec.layout)
+    event_rng = np.random.default_rng(plan.event_seed)
+    chunks = event_chunks(plan.scene, plan.clock.events_end_us, spec.rate, event_rng)
+    write_events_h5(ev_dir / EVENTS_FILE, chunks, plan.clock.t_offset)
+    map_rng = np.random.default_rng(plan.map_seed)
+    k1, k2 = map_rng.uniform(0.02, 0.06), map_rng.uniform(-0.01, 0.01)
+    write_rectify_map(ev_dir / RECTIFY_FILE, radial_rectify_map(k1, k2))
+    write_frames(folder / FRAMES_DIR, plan.scene, plan.clock.frames_rel_us, spec.frame_size)
+    write_timestamps(folder / TIMESTAMPS_FILE, plan.clock.frames_us)
+
+
+def write_synthetic_dsec(
+    root: Path, spec: SynthSpec, on_sequence: Callable[[str], None] | None = None
+) -> list[Path]:
+    """Write every sequence of ``spec`` under ``root``; returns the sequence folders.
+
+    ``on_sequence(name)`` is called after each sequence is complete (for progress).
+    Existing files of the same names are replaced.
+    """
+    root = Path(root)
+    folders = []
+    for slot in sequence_slots(spec):
+        folder = slot.folder(root)
+        write_sequence(folder, spec, slot)
+        folders.append(folder)
+        if on_sequence is not None:
+            on_sequence(slot.name)
+    return folders

@@ -1,0 +1,243 @@
+"""The moving scene: a textured background and a few shapes, defined for any time and size.
+
+Events and frames are both drawn from this one description, so an event image and the
+frame of the same instant show the same shapes in the same places. Coordinates are in
+event sensor pixels (640x480); other output sizes scale them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from egpt_dsec.events import SENSOR_HEIGHT, SENSOR_WIDTH
+from egpt_dsec.synth.raster import (
+    GEOM_COLUMNS,
+    GEOM_COS,
+    GEOM_CX,
+    GEOM_CY,
+    GEOM_HX,
+    GEOM_HY,
+    GEOM_KIND,
+    GEOM_SIN,
+    KIND_BOX,
+    KIND_DISK,
+    new_spans,
+    paint_shapes,
+)
+
+LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+_TWO_PI = 2.0 * np.pi
+
+
+@dataclass(frozen=True)
+class Texture:
+    """A static background: a vertical gradient, two scales of tiles and a few slabs.
+
+    Piecewise constant along rows on purpose: it still gives frames and a static
+    scene some structure, and PNG (zlib) encodes it several times faster than noise.
+    """
+
+    gradient: NDArray[np.float64]  # (3,) a * y + b * y² + c, y in [0, 1]
+    tiles: NDArray[np.float64]  # (ty, tx) lattice, one cell = TILE units
+    blocks: NDArray[np.float64]  # (by, bx) lattice, one cell = BLOCK units
+    slabs: NDArray[np.float64]  # (n, 5) x0, y0, x1, y1, level
+    tint: NDArray[np.float64]  # (3,)
+
+    TILE = 80.0
+    BLOCK = 16.0
+
+    @staticmethod
+    def random(rng: np.random.Generator) -> Texture:
+        tx, ty = int(SENSOR_WIDTH / Texture.TILE) + 1, int(SENSOR_HEIGHT / Texture.TILE) + 1
+        bx, by = int(SENSOR_WIDTH / Texture.BLOCK) + 1, int(SENSOR_HEIGHT / Texture.BLOCK) + 1
+        n = int(rng.integers(6, 12))
+        corner = rng.uniform(0, 1, (n, 2)) * [SENSOR_WIDTH, SENSOR_HEIGHT]
+        extent = rng.uniform(30, 160, (n, 2))
+        slabs = np.concatenate([corner, corner + extent, rng.uniform(0.3, 0.65, (n, 1))], axis=1)
+        return Texture(
+            gradient=np.array([rng.uniform(-0.25, 0.25), rng.uniform(-0.15, 0.15), 0.5]),
+            tiles=rng.uniform(-1.0, 1.0, (ty, tx)),
+            blocks=rng.uniform(-1.0, 1.0, (by, bx)),
+            slabs=slabs,
+            tint=rng.uniform(0.85, 1.15, 3),
+        )
+
+    def render(self, width: int, height: int) -> NDArray[np.float32]:
+        """The background as (height, width, 3) float32 in [0, 1]."""
+        xs = (np.arange(width) + 0.5) * (SENSOR_WIDTH / width)
+        ys = (np.arange(height) + 0.5) * (SENSOR_HEIGHT / height)
+        yn = ys / SENSOR_HEIGHT
+        a, b, c = self.gradient
+        lum = np.empty((height, width))
+        lum[:] = (a * yn + b * yn * yn + c)[:, None]
+        lum += (
+            0.1
+            * self.tiles[(ys / self.TILE).astype(np.int64)][:, (xs / self.TILE).astype(np.int64)]
+        )
+        lum += (
+            0.04
+            * self.blocks[(ys / self.BLOCK).astype(np.int64)][:, (xs / self.BLOCK).astype(np.int64)]
+        )
+        for x0, y0, x1, y1, level in self.slabs:
+            rows = (ys >= y0) & (ys < y1)
+            cols = (xs >= x0) & (xs < x1)
+            lum[np.ix_(rows, cols)] = level + 0.04 * (lum[np.ix_(rows, cols)] - 0.5)
+        rgb = np.clip(lum[:, :, None] * self.tint[None, None, :], 0.0, 1.0)
+        return np.ascontiguousarray(rgb, dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class Shapes:
+    """Moving shapes as parallel arrays, one entry per shape, painted in array order.
+
+    Position = centre + amp * sin(2 pi freq t + phase) + velocity * t, wrapped around the
+    image (with a margin) so shapes that cross the view come back; boxes spin at ``spin``
+    rad/s; colour is scaled by 1 + flicker_amp * sin(2 pi flicker_freq t + flicker_phase).
+    """
+
+    kind: NDArray[np.int64]  # (n,) KIND_DISK or KIND_BOX
+    half: NDArray[np.float64]  # (n, 2) radius (disk) or half extents (box)
+    centre: NDArray[np.float64]  # (n, 2)
+    amp: NDArray[np.float64]  # (n, 2)
+    freq: NDArray[np.float64]  # (n, 2) Hz
+    phase: NDArray[np.float64]  # (n, 2)
+    velocity: NDArray[np.float64]  # (n, 2) units per second
+    angle: NDArray[np.float64]  # (n,) radians at t = 0
+    spin: NDArray[np.float64]  # (n,) radians per second
+    color: NDArray[np.float64]  # (n, 3) in [0, 1]
+    flicker_amp: NDArray[np.float64]  # (n,)
+    flicker_freq: NDArray[np.float64]  # (n,) Hz
+    flicker_phase: NDArray[np.float64]  # (n,)
+
+    def __len__(self) -> int:
+        return len(self.kind)
+
+    @staticmethod
+    def random(rng: np.random.Generator) -> Shapes:
+        """A mix of orbiting disks and boxes, crossing shapes and spinning bars."""
+        n = int(rng.integers(5, 8))
+        role = np.concatenate([np.arange(4), rng.integers(0, 4, n - 4)])  # every role once
+        rng.shuffle(role)
+        # roles: 0 orbiting disk, 1 orbiting box, 2 crossing disk or box, 3 spinning bar
+        kind = np.where((role == 0) | ((role == 2) & (rng.random(n) < 0.5)), KIND_DISK, KIND_BOX)
+        half = np.empty((n, 2))
+        half[:, 0] = rng.uniform(16.0, 50.0, n)
+        half[:, 1] = np.where(kind == KIND_DISK, half[:, 0], rng.uniform(12.0, 40.0, n))
+        bar = role == 3
+        half[bar, 0] = rng.uniform(55.0, 110.0, bar.sum())
+        half[bar, 1] = rng.uniform(3.0, 7.0, bar.sum())
+
+        size = np.array([SENSOR_WIDTH, SENSOR_HEIGHT], dtype=np.float64)
+        centre = rng.uniform(0.25, 0.75, (n, 2)) * size
+        amp = rng.uniform(0.08, 0.25, (n, 2)) * size  # peak speed 2 pi amp freq <= 250 px/s
+        freq = rng.uniform(0.06, 0.25, (n, 2))
+        velocity = np.zeros((n, 2))
+        crossing = role == 2
+        speed = rng.uniform(60.0, 220.0, crossing.sum())
+        heading = rng.uniform(-0.5, 0.5, crossing.sum()) + np.pi * rng.integers(
+            0, 2, crossing.sum()
+        )
+        velocity[crossing] = np.stack([np.cos(heading), np.sin(heading)], axis=1) * speed[:, None]
+        amp[crossing] *= 0.2
+        amp[bar] *= 0.4
+
+        spin = np.where(
+            bar,
+            rng.uniform(0.4, 1.4, n) * rng.choice([-1.0, 1.0], n),
+            np.where(kind == KIND_BOX, rng.uniform(-0.4, 0.4, n), 0.0),
+        )
+
+        # Shapes stand out from the mid-grey background: dark or bright, random hue.
+        target = np.where(
+            rng.random(n) < 0.5, rng.uniform(0.06, 0.2, n), rng.uniform(0.75, 0.95, n)
+        )
+        hue = rng.uniform(0.15, 1.0, (n, 3))
+        color = np.clip(hue * (target / (hue @ LUMA.astype(np.float64)))[:, None], 0.0, 1.0)
+
+        return Shapes(
+            kind=kind.astype(np.int64),
+            half=half,
+            centre=centre,
+            amp=amp,
+            freq=freq,
+            phase=rng.uniform(0, _TWO_PI, (n, 2)),
+            velocity=velocity,
+            angle=rng.uniform(0, np.pi, n),
+            spin=spin,
+            color=color,
+            flicker_amp=rng.uniform(0.05, 0.3, n),
+            flicker_freq=rng.uniform(0.1, 0.6, n),
+            flicker_phase=rng.uniform(0, _TWO_PI, n),
+        )
+
+    def geometry(self, t: float | NDArray[np.float64]) -> NDArray[np.float64]:
+        """Rows of shape geometry at ``t`` seconds, in the column order of ``raster``.
+
+        A scalar ``t`` gives (n, 7); an array of T times gives (T, n, 7) in one call.
+        """
+        tt = np.asarray(t, dtype=np.float64)[..., None]  # (..., 1) against (n,)
+        size = np.array([SENSOR_WIDTH, SENSOR_HEIGHT], dtype=np.float64)
+        reach = np.hypot(self.half[:, 0], self.half[:, 1])[:, None] + 2.0
+        tx = tt[..., None]  # (..., 1, 1) against (n, 2)
+        pos = self.centre + self.amp * np.sin(_TWO_PI * self.freq * tx + self.phase)
+        pos = np.mod(pos + self.velocity * tx + reach, size + 2.0 * reach) - reach
+        theta = self.angle + self.spin * tt
+        geom = np.empty((*tt.shape[:-1], len(self), GEOM_COLUMNS))
+        geom[..., GEOM_KIND] = self.kind
+        geom[..., GEOM_CX] = pos[..., 0]
+        geom[..., GEOM_CY] = pos[..., 1]
+        geom[..., GEOM_HX] = self.half[:, 0]
+        geom[..., GEOM_HY] = self.half[:, 1]
+        geom[..., GEOM_COS] = np.cos(theta)
+        geom[..., GEOM_SIN] = np.sin(theta)
+        return geom
+
+    def colors(self, t: float | NDArray[np.float64]) -> NDArray[np.float32]:
+        """RGB at ``t`` seconds, flicker applied: (n, 3), or (T, n, 3) for T times."""
+        tt = np.asarray(t, dtype=np.float64)[..., None]
+        gain = 1.0 + self.flicker_amp * np.sin(
+            _TWO_PI * self.flicker_freq * tt + self.flicker_phase
+        )
+        return np.clip(self.color * gain[..., None], 0.0, 1.0).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Scene:
+    """Background plus shapes; ``random`` makes one deterministically from a generator."""
+
+    texture: Texture
+    shapes: Shapes
+
+    @staticmethod
+    def random(rng: np.random.Generator) -> Scene:
+        return Scene(texture=Texture.random(rng), shapes=Shapes.random(rng))
+
+    def background(self, width: int, height: int, channels: int) -> NDArray[np.float32]:
+        """(height, width, channels) background; 1 channel = luminance, 3 = RGB."""
+        rgb = self.texture.render(width, height)
+        if channels == 3:
+            return rgb
+        return np.ascontiguousarray((rgb @ LUMA)[:, :, None])
+
+    def shape_colors(self, t: float | NDArray[np.float64], channels: int) -> NDArray[np.float32]:
+        """Shape colours at ``t``: (..., n, 3) RGB, or (..., n, 1) luminance."""
+        rgb = self.shapes.colors(t)
+        if channels == 3:
+            return rgb
+        return np.ascontiguousarray((rgb @ LUMA)[..., None])
+
+    def render(self, t: float, width: int, height: int, channels: int = 3) -> NDArray[np.float32]:
+        """The whole scene at ``t`` seconds; slow and obvious, for frames and tests."""
+        img = self.background(width, height, channels)
+        paint_shapes(
+            img,
+            self.shapes.geometry(t),
+            self.shape_colors(t, channels),
+            width / SENSOR_WIDTH,
+            height / SENSOR_HEIGHT,
+            new_spans(len(self.shapes), height),
+        )
+        return img

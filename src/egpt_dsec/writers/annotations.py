@@ -1,0 +1,89 @@
+"""The JSON files trainers load: EventGPT ``dataset.json`` and Video-LLaVA ``videollava.json``.
+
+Paths are relative to each component folder (EventGPT's ``event_data`` is
+relative to the event folder the trainer is given). Entries are sorted and ids
+are derived from names, so the files are byte-identical on every run.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+from egpt_dsec.layout import EVENT_IMAGE, EVENT_NPY, MP4, VIDEO_DIR, clip_name
+from egpt_dsec.manifest import ClipRecord
+
+
+@dataclass(frozen=True)
+class ClipEntry:
+    """A finished, non-empty clip as the JSON files describe it."""
+
+    split: str
+    sequence: str
+    record: ClipRecord
+
+    @property
+    def id(self) -> str:
+        return f"{self.sequence}_{self.record.duration}_{clip_name(self.record.clip)}"
+
+
+def choose_question(entry_id: str, questions: tuple[str, ...]) -> str:
+    """A stable pick from the question list (a hash of the id, not a random draw)."""
+    return questions[zlib.crc32(entry_id.encode()) % len(questions)]
+
+
+def _conversation(token: str, question: str) -> list[dict[str, str]]:
+    return [
+        {"from": "human", "value": f"{token}\n{question}"},
+        {"from": "gpt", "value": ""},
+    ]
+
+
+def eventgpt_item(entry: ClipEntry, questions: tuple[str, ...]) -> dict[str, Any]:
+    r, names = entry.record, {"sequence": entry.sequence, "clip": clip_name(entry.record.clip)}
+    item: dict[str, Any] = {
+        "id": entry.id,
+        "split": entry.split,
+        "sequence": entry.sequence,
+        "clip": names["clip"],
+        "duration": r.duration,
+        "time_start": r.t0,
+        "time_end": r.t1,
+        "num_events": r.num_events,
+    }
+    if "event_npy" in r.components:
+        item["event_data"] = EVENT_NPY.format(**names)
+    if "event_image" in r.components:
+        item["event_image"] = [EVENT_IMAGE.format(**names, part=i) for i in range(r.parts)]
+    if "video" in r.components:
+        item["video_data"] = VIDEO_DIR.format(**names)
+    if "mp4" in r.components:
+        item["mp4_data"] = MP4.format(**names)
+    item["conversations"] = _conversation("<event>", choose_question(entry.id, questions))
+    return item
+
+
+def videollava_item(entry: ClipEntry, questions: tuple[str, ...]) -> dict[str, Any]:
+    names = {"sequence": entry.sequence, "clip": clip_name(entry.record.clip)}
+    return {
+        "id": entry.id,
+        "video": MP4.format(**names),
+        "conversations": _conversation("<video>", choose_question(entry.id, questions)),
+    }
+
+
+def render_json(items: list[dict[str, Any]]) -> bytes:
+    return (json.dumps(items, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def annotation_files(
+    entries: list[ClipEntry], questions: tuple[str, ...]
+) -> tuple[bytes, bytes | None]:
+    """(dataset.json, videollava.json or None when no clip has an MP4) for one duration."""
+    ordered = sorted(entries, key=lambda e: (e.sequence, e.record.clip))
+    dataset = render_json([eventgpt_item(e, questions) for e in ordered])
+    with_mp4 = [e for e in ordered if "mp4" in e.record.components]
+    videollava = render_json([videollava_item(e, questions) for e in with_mp4]) if with_mp4 else None
+    return dataset, videollava

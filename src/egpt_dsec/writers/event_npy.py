@@ -1,0 +1,476 @@
+"""Streaming writer for EventGPT event ``.npy`` files.
+
+EventGPT reads a clip with ``np.array(np.load(path, allow_pickle=True)).item()``:
+a ``.npy`` holding a 0-d object array that wraps a dict of event arrays and
+metadata. ``np.save`` would need the whole clip in memory (a 16 s clip can hold
+400 million events, ~5.2 GB), so this module writes the same pickle by hand.
+Because the event count is known up front, every byte offset is known up front:
+the header and pickle opcodes are written once, and event chunks are written
+into their raw-data regions (``os.pwrite``) in any order.
+
+The pickle mirrors what ``ndarray.__reduce__`` produces, without a memo, and
+names ``numpy.core.multiarray._reconstruct`` (loadable by numpy 1.x and, with no
+warning, by numpy 2.x) rather than ``numpy._core`` (numpy 2.x only).
+"""
+
+from __future__ import annotations
+
+import io
+import operator
+import os
+import pickle
+import struct
+import threading
+from dataclasses import dataclass, fields
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+
+from egpt_dsec.events import EVENT_DTYPES, EVENT_FIELDS, Events
+from egpt_dsec.writers.atomic import remove_path, temp_path_for
+
+# Arrays of at least this many bytes use BINBYTES8 (8-byte length); BINBYTES
+# holds a 4-byte length. A module constant so tests can lower it.
+BINBYTES8_THRESHOLD = 2**32
+
+# The GLOBAL every reader can resolve: numpy 1.x has no ``numpy._core``.
+RECONSTRUCT_GLOBAL = ("numpy.core.multiarray", "_reconstruct")
+
+# pickle batches list/dict items in groups of this size (pickle._BATCHSIZE).
+_PICKLE_BATCH = 1000
+
+_METADATA_KEYS = (
+    "time_start",
+    "time_end",
+    "duration_ms",
+    "image_timestamp",
+    "image_idx",
+    "image_indices_in_clip",
+    "num_events",
+)
+
+# dtype.__reduce__() of the little-endian event dtypes and of the object dtype,
+# pinned so files are byte-identical whatever numpy writes them (a test checks
+# these against the running numpy).
+_OBJECT_DTYPE_REDUCE = (("O8", False, True), (3, "|", None, None, None, -1, -1, 63))
+
+
+@dataclass(frozen=True)
+class ClipMetadata:
+    """The per-clip metadata EventGPT's original scripts stored next to the events."""
+
+    time_start: int
+    time_end: int
+    duration_ms: int
+    image_timestamp: int
+    image_idx: int
+    image_indices_in_clip: tuple[int, ...]
+    num_events: int
+
+    def __post_init__(self) -> None:
+        # Plain ints only: numpy scalars would pickle as numpy globals.
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "image_indices_in_clip":
+                normalized: Any = tuple(operator.index(v) for v in value)
+            else:
+                normalized = operator.index(value)
+            object.__setattr__(self, f.name, normalized)
+        if self.num_events < 0:
+            raise ValueError(f"ClipMetadata.num_events must be >= 0, got {self.num_events}")
+
+    def as_dict(self) -> dict[str, Any]:
+        """Metadata in EventGPT's key order, with a list for the image indices."""
+        d: dict[str, Any] = {key: getattr(self, key) for key in _METADATA_KEYS}
+        d["image_indices_in_clip"] = list(self.image_indices_in_clip)
+        return d
+
+
+# ---------------------------------------------------------------------------
+# Pickle opcodes, written by hand (what pickle protocol 4 would emit, no memo).
+
+
+def pickle_int(value: int) -> bytes:
+    """The opcode pickle uses for ``value``: BININT1, BININT2, BININT, LONG1 or LONG4."""
+    if 0 <= value <= 0xFF:
+        return pickle.BININT1 + bytes([value])
+    if 0 <= value <= 0xFFFF:
+        return pickle.BININT2 + struct.pack("<H", value)
+    if -0x80000000 <= value <= 0x7FFFFFFF:
+        return pickle.BININT + struct.pack("<i", value)
+    encoded = _encode_long(value)
+    if len(encoded) < 256:
+        return pickle.LONG1 + bytes([len(encoded)]) + encoded
+    return pickle.LONG4 + struct.pack("<i", len(encoded)) + encoded
+
+
+def _encode_long(value: int) -> bytes:
+    """Two's-complement little-endian bytes, trimmed as pickle.encode_long does."""
+    if value == 0:
+        return b""
+    nbytes = (value.bit_length() >> 3) + 1
+    result = value.to_bytes(nbytes, byteorder="little", signed=True)
+    if value < 0 and nbytes > 1 and result[-1] == 0xFF and (result[-2] & 0x80) != 0:
+        result = result[:-1]
+    return result
+
+
+def pickle_str(value: str) -> bytes:
+    """SHORT_BINUNICODE or BINUNICODE, as pickle protocol 4 would choose."""
+    encoded = value.encode("utf-8")
+    if len(encoded) < 256:
+        return pickle.SHORT_BINUNICODE + bytes([len(encoded)]) + encoded
+    return pickle.BINUNICODE + struct.pack("<I", len(encoded)) + encoded
+
+
+def bytes_opcode(nbytes: int) -> bytes:
+    """The opcode and length prefix of a raw-data region of ``nbytes`` bytes."""
+    if nbytes < 0:
+        raise ValueError(f"negative byte count {nbytes}")
+    if nbytes < BINBYTES8_THRESHOLD:
+        return pickle.BINBYTES + struct.pack("<I", nbytes)
+    return pickle.BINBYTES8 + struct.pack("<Q", nbytes)
+
+
+def _pickle_value(value: object) -> bytes:
+    """Opcodes for the few plain values the layout needs (no memo)."""
+    if value is None:
+        return pickle.NONE
+    if value is True:
+        return pickle.NEWTRUE
+    if value is False:
+        return pickle.NEWFALSE
+    if isinstance(value, int):
+        return pickle_int(value)
+    if isinstance(value, str):
+        return pickle_str(value)
+    if isinstance(value, tuple):
+        return _pickle_tuple(value)
+    if isinstance(value, list):
+        return _pickle_list(value)
+    raise TypeError(f"cannot pickle {type(value).__name__} here")
+
+
+def _pickle_tuple(items: tuple[object, ...]) -> bytes:
+    body = b"".join(_pickle_value(v) for v in items)
+    short = {0: pickle.EMPTY_TUPLE, 1: pickle.TUPLE1, 2: pickle.TUPLE2, 3: pickle.TUPLE3}
+    if len(items) in short:
+        return body + short[len(items)]
+    return pickle.MARK + body + pickle.TUPLE
+
+
+def _pickle_list(items: list[Any]) -> bytes:
+    """EMPTY_LIST then APPEND / MARK..APPENDS in pickle's batches."""
+    out = [pickle.EMPTY_LIST]
+    for start in range(0, len(items), _PICKLE_BATCH):
+        batch = items[start : start + _PICKLE_BATCH]
+        body = b"".join(_pickle_value(v) for v in batch)
+        out.append(body + pickle.APPEND if len(batch) == 1 else pickle.MARK + body + pickle.APPENDS)
+    return b"".join(out)
+
+
+def _pickle_global(module: str, name: str) -> bytes:
+    return pickle.GLOBAL + f"{module}\n{name}\n".encode("ascii")
+
+
+def _pickle_dtype(args: tuple[object, ...], state: tuple[object, ...]) -> bytes:
+    """``numpy.dtype(*args)`` then BUILD with ``state``, as dtype.__reduce__ gives."""
+    return (
+        _pickle_global("numpy", "dtype")
+        + _pickle_tuple(args)
+        + pickle.REDUCE
+        + _pickle_tuple(state)
+        + pickle.BUILD
+    )
+
+
+def dtype_reduce(dtype: np.dtype) -> tuple[tuple[object, ...], tuple[object, ...]]:
+    """(args, state) of the little-endian ``dtype``, pinned instead of asking numpy."""
+    le = dtype.newbyteorder("<")
+    order = "|" if le.itemsize == 1 else "<"
+    return (f"{le.kind}{le.itemsize}", False, True), (3, order, None, None, None, -1, -1, 0)
+
+
+def _array_start() -> bytes:
+    """``_reconstruct(ndarray, (0,), b'b')``: the empty array BUILD then fills."""
+    return (
+        _pickle_global(*RECONSTRUCT_GLOBAL)
+        + _pickle_global("numpy", "ndarray")
+        + _pickle_tuple((0,))
+        + pickle.SHORT_BINBYTES
+        + b"\x01b"
+        + pickle.TUPLE3
+        + pickle.REDUCE
+    )
+
+
+def _event_array_prefix(dtype: np.dtype, n: int) -> bytes:
+    """Everything of a 1-d event array up to (and including) its data length."""
+    args, state = dtype_reduce(dtype)
+    return (
+        _array_start()
+        + pickle.MARK
+        + pickle_int(1)
+        + _pickle_tuple((n,))
+        + _pickle_dtype(args, state)
+        + pickle.NEWFALSE
+        + bytes_opcode(n * dtype.itemsize)
+    )
+
+
+_ARRAY_SUFFIX = pickle.TUPLE + pickle.BUILD
+
+
+# ---------------------------------------------------------------------------
+# File layout: static byte pieces around one raw-data region per event field.
+
+
+def npy_object_header() -> bytes:
+    """The .npy 1.0 header of a 0-d object array, as np.save writes it."""
+    buf = io.BytesIO()
+    header = {"descr": "|O", "fortran_order": False, "shape": ()}
+    np.lib.format.write_array_header_1_0(buf, header)
+    return buf.getvalue()
+
+
+@dataclass(frozen=True)
+class _Region:
+    """Where one event field's raw little-endian data lives in the file."""
+
+    name: str
+    offset: int
+    itemsize: int
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Every byte of the file that does not depend on the events, with offsets."""
+
+    static: tuple[tuple[int, bytes], ...]
+    regions: tuple[_Region, ...]
+    num_events: int
+    size: int
+
+    @staticmethod
+    def for_meta(meta: ClipMetadata) -> _Layout:
+        n = meta.num_events
+        static: list[tuple[int, bytes]] = []
+        regions: list[_Region] = []
+        pending = bytearray(npy_object_header())
+        pending += pickle.PROTO + bytes([4])
+        pending += _array_start() + pickle.MARK + pickle_int(1) + _pickle_tuple(())
+        pending += _pickle_dtype(*_OBJECT_DTYPE_REDUCE) + pickle.NEWFALSE
+        pending += pickle.EMPTY_LIST + pickle.EMPTY_DICT + pickle.MARK
+        pos = 0
+        for name in EVENT_FIELDS:
+            dtype = EVENT_DTYPES[name]
+            pending += pickle_str(name) + _event_array_prefix(dtype, n)
+            static.append((pos, bytes(pending)))
+            pos += len(pending)
+            regions.append(_Region(name, pos, dtype.itemsize))
+            pos += n * dtype.itemsize
+            pending = bytearray(_ARRAY_SUFFIX)
+        for key, value in meta.as_dict().items():
+            pending += pickle_str(key) + _pickle_value(value)
+        pending += pickle.SETITEMS + pickle.APPEND + pickle.TUPLE + pickle.BUILD + pickle.STOP
+        static.append((pos, bytes(pending)))
+        return _Layout(tuple(static), tuple(regions), n, pos + len(pending))
+
+
+def _le_bytes(arr: np.ndarray) -> memoryview:
+    """The array's data as contiguous little-endian bytes (no copy when already so)."""
+    le = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<"))
+    return le.data.cast("B")
+
+
+def event_npy_bytes(events: Events, meta: ClipMetadata) -> bytes:
+    """The whole file in memory, byte-identical to what EventNpyWriter produces."""
+    layout = _Layout.for_meta(meta)
+    if len(events) != layout.num_events:
+        raise ValueError(f"{len(events)} events given, metadata says {layout.num_events}")
+    out = bytearray(layout.size)
+    for pos, piece in layout.static:
+        out[pos : pos + len(piece)] = piece
+    for region in layout.regions:
+        data = _le_bytes(getattr(events, region.name))
+        out[region.offset : region.offset + len(data)] = data
+    return bytes(out)
+
+
+# ---------------------------------------------------------------------------
+# Streaming writer.
+
+
+class _Coverage:
+    """Disjoint covered ranges of [0, n), merged; rejects overlap and out-of-range."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.covered = 0
+        self._ranges: list[list[int]] = []  # sorted, disjoint, non-adjacent [start, end)
+
+    def add(self, start: int, stop: int) -> None:
+        if start < 0 or stop > self.n or start > stop:
+            raise ValueError(f"events [{start}, {stop}) out of range [0, {self.n})")
+        if start == stop:
+            return
+        i = self._insertion_index(start)
+        prev = self._ranges[i - 1] if i > 0 else None
+        nxt = self._ranges[i] if i < len(self._ranges) else None
+        if prev is not None and prev[1] > start:
+            raise ValueError(f"events [{start}, {stop}) overlap written [{prev[0]}, {prev[1]})")
+        if nxt is not None and nxt[0] < stop:
+            raise ValueError(f"events [{start}, {stop}) overlap written [{nxt[0]}, {nxt[1]})")
+        self._merge(i, prev, nxt, start, stop)
+        self.covered += stop - start
+
+    def _insertion_index(self, start: int) -> int:
+        lo, hi = 0, len(self._ranges)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self._ranges[mid][0] <= start:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
+
+    def _merge(
+        self, i: int, prev: list[int] | None, nxt: list[int] | None, start: int, stop: int
+    ) -> None:
+        joins_prev = prev is not None and prev[1] == start
+        joins_next = nxt is not None and nxt[0] == stop
+        if joins_prev and joins_next:
+            assert prev is not None and nxt is not None
+            prev[1] = nxt[1]
+            del self._ranges[i]
+        elif joins_prev:
+            assert prev is not None
+            prev[1] = stop
+        elif joins_next:
+            assert nxt is not None
+            nxt[0] = start
+        else:
+            self._ranges.insert(i, [start, stop])
+
+    def complete(self) -> bool:
+        return self.covered == self.n
+
+    def gaps(self, limit: int = 5) -> list[tuple[int, int]]:
+        """The first few missing ranges, for error messages."""
+        out: list[tuple[int, int]] = []
+        pos = 0
+        for start, stop in [*self._ranges, [self.n, self.n]]:
+            if start > pos:
+                out.append((pos, start))
+                if len(out) == limit:
+                    break
+            pos = stop
+        return out
+
+
+def _pwrite_all(fd: int, data: memoryview, offset: int) -> None:
+    """pwrite may write less than asked (e.g. >2 GiB on Linux): loop until done."""
+    while data:
+        written = os.pwrite(fd, data, offset)
+        data = data[written:]
+        offset += written
+
+
+class EventNpyWriter:
+    """Write one clip's event .npy in chunks, then publish it atomically.
+
+    The temp sibling is created with the full layout at construction; ``write``
+    puts events at their positions; ``commit`` checks every position was written
+    exactly once and renames the file into place. Calls are serialized by a lock.
+    As a context manager it commits on success and aborts on an exception.
+    """
+
+    def __init__(self, final_path: Path, meta: ClipMetadata) -> None:
+        self.final_path = Path(final_path)
+        self.meta = meta
+        self._layout = _Layout.for_meta(meta)
+        self._coverage = _Coverage(meta.num_events)
+        self._lock = threading.Lock()
+        self._state = "open"
+        self.final_path.parent.mkdir(parents=True, exist_ok=True)
+        self.temp_path = temp_path_for(self.final_path)
+        self._fd = os.open(self.temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            os.ftruncate(self._fd, self._layout.size)
+            for pos, piece in self._layout.static:
+                _pwrite_all(self._fd, memoryview(piece), pos)
+        except BaseException:
+            self._discard()
+            raise
+
+    def write(self, offset: int, events: Events) -> None:
+        """Write ``events`` at event positions ``[offset, offset + len(events))``."""
+        with self._lock:
+            self._require_open()
+            self._coverage.add(offset, offset + len(events))
+            try:
+                for region in self._layout.regions:
+                    data = _le_bytes(getattr(events, region.name))
+                    _pwrite_all(self._fd, data, region.offset + offset * region.itemsize)
+            except BaseException:
+                self._state = "failed"  # positions are marked written but may not be
+                raise
+
+    def commit(self) -> None:
+        """Publish the file under its final name, if every event was written."""
+        with self._lock:
+            self._require_open()
+            if not self._coverage.complete():
+                missing = self._coverage.n - self._coverage.covered
+                raise ValueError(
+                    f"{self.final_path}: {missing} of {self._coverage.n} events not written "
+                    f"(first gaps {self._coverage.gaps()})"
+                )
+            try:
+                size = os.fstat(self._fd).st_size
+                if size != self._layout.size:
+                    raise OSError(f"{self.temp_path}: size {size}, expected {self._layout.size}")
+                os.close(self._fd)
+                self._fd = -1
+                os.replace(self.temp_path, self.final_path)
+            except BaseException:
+                self._discard()
+                raise
+            self._state = "committed"
+
+    def abort(self) -> None:
+        """Drop the temp file; the final name is left untouched. Safe to repeat."""
+        with self._lock:
+            if self._state != "committed":
+                self._discard()
+
+    def _discard(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+        remove_path(self.temp_path)
+        self._state = "aborted"
+
+    def _require_open(self) -> None:
+        if self._state != "open":
+            raise RuntimeError(f"{self.final_path}: writer is {self._state}")
+
+    def __enter__(self) -> EventNpyWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is not None:
+            self.abort()
+            return
+        try:
+            self.commit()
+        except BaseException:
+            self.abort()
+            raise

@@ -1,0 +1,82 @@
+"""Clip planning against the rules of REFERENCE.md section 2, checked by brute force."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from egpt_dsec.durations import DEFAULT_DURATIONS, Duration, parse_durations
+from egpt_dsec.plan.clips import nearest_frame, plan_sequence, plan_windows
+
+
+def _timestamps(seconds: float, jitter: int = 0, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    n = int(seconds * 20) + 1
+    ts = 36_607_300_936 + 50_000 * np.arange(n, dtype=np.int64)
+    return ts + rng.integers(-jitter, jitter + 1, n) if jitter else ts
+
+
+def _brute_force(ts: np.ndarray, d_us: int, stride: int) -> list[tuple[int, int, int, list[int]]]:
+    out, k = [], 0
+    while ts[0] + k * stride + d_us <= ts[-1]:
+        t0 = int(ts[0]) + k * stride
+        t1 = t0 + d_us
+        frames = [i for i, t in enumerate(ts) if t0 <= t < t1]
+        out.append((k, t0, t1, frames))
+        k += 1
+    return out
+
+
+@pytest.mark.parametrize("jitter", [0, 40])
+@pytest.mark.parametrize("duration", DEFAULT_DURATIONS)
+def test_windows_match_brute_force(duration: Duration, jitter: int) -> None:
+    ts = _timestamps(33.3, jitter=jitter)
+    clips = plan_windows(ts, duration, 0.5)
+    expected = _brute_force(ts, duration.us, duration.us // 2)
+    assert len(clips) == len(expected) > 0
+    for clip, (k, t0, t1, frames) in zip(clips, expected, strict=True):
+        assert (clip.index, clip.t0, clip.t1) == (k, t0, t1)
+        assert list(clip.frame_indices) == frames
+
+
+def test_frame_counts_at_20hz() -> None:
+    ts = _timestamps(20)
+    for clip in plan_windows(ts, Duration.parse("500ms")):
+        assert len(clip.frame_indices) == 10
+    for clip in plan_windows(ts, Duration.parse("16s")):
+        assert len(clip.frame_indices) == 320
+
+
+def test_no_overlap_and_short_sequences() -> None:
+    ts = _timestamps(10)
+    assert [c.t0 - ts[0] for c in plan_windows(ts, Duration.parse("4s"), 0.0)] == [0, 4_000_000]
+    assert plan_windows(ts, Duration.parse("16s")) == []
+    assert plan_windows(ts[:1], Duration.parse("500ms")) == []
+    assert plan_windows(np.empty(0, np.int64), Duration.parse("500ms")) == []
+
+
+def test_window_ending_exactly_on_last_timestamp_is_kept() -> None:
+    ts = _timestamps(2)  # last timestamp is exactly T0 + 2 s
+    clips = plan_windows(ts, Duration.parse("1s"))
+    assert clips[-1].t1 == ts[-1]
+    assert len(clips) == 3
+
+
+def test_plan_sequence_is_in_streaming_order() -> None:
+    clips = plan_sequence(_timestamps(20), DEFAULT_DURATIONS)
+    starts = [c.t0 for c in clips]
+    assert starts == sorted(starts)
+    assert len({c.key for c in clips}) == len(clips)
+
+
+def test_durations_parse_and_label() -> None:
+    assert [d.label for d in parse_durations("16s,500ms,1s,1s")] == ["500ms", "1s", "16s"]
+    assert Duration.parse("1500ms").label == "1500ms"
+    for bad in ("", "5", "1.5s", "-1s", "2min"):
+        with pytest.raises(ValueError):
+            parse_durations(bad) if bad == "" else Duration.parse(bad)
+
+
+def test_nearest_frame() -> None:
+    ts = np.array([100, 200, 300], dtype=np.int64)
+    assert [nearest_frame(ts, t) for t in (0, 149, 150, 151, 300, 999)] == [0, 0, 0, 1, 2, 2]
