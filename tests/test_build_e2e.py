@@ -39,7 +39,9 @@ def tree_hashes(root: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def built(small_dsec: Path, tmp_path_factory: pytest.TempPathFactory) -> BuildConfig:
-    config = BuildConfig(dsec_root=small_dsec, out=tmp_path_factory.mktemp("out"), durations=DURATIONS)
+    config = BuildConfig(
+        dsec_root=small_dsec, out=tmp_path_factory.mktemp("out"), durations=DURATIONS
+    )
     report = build(config)
     assert not report.failures, report.failures
     return config
@@ -81,11 +83,15 @@ def test_every_clip_matches_the_references(built: BuildConfig) -> None:
                     png = layout.event_image(source.split, duration, source.name, clip.index, part)
                     expected = reference_image(ref["x"][a:b], ref["y"][a:b], ref["p"][a:b], "last")
                     np.testing.assert_array_equal(np.asarray(Image.open(png)), expected)
-                assert not layout.event_image(source.split, duration, source.name, clip.index, 5).exists()
+                assert not layout.event_image(
+                    source.split, duration, source.name, clip.index, 5
+                ).exists()
                 # frame folder: the original frames, linked, under their own names
                 assert sorted(p.name for p in video.iterdir()) == [frame_names[i] for i in frames]
                 for i in frames:
-                    assert os.path.samefile(video / frame_names[i], source.frames_dir / frame_names[i])
+                    assert os.path.samefile(
+                        video / frame_names[i], source.frames_dir / frame_names[i]
+                    )
                 # the MP4 decodes back to exactly those frames
                 with av.open(str(mp4)) as container:
                     stream = container.streams.video[0]
@@ -150,7 +156,9 @@ def test_second_build_skips_everything_and_changes_nothing(built: BuildConfig) -
 
 
 def test_two_workers_give_identical_bytes(built: BuildConfig, tmp_path: Path) -> None:
-    other = BuildConfig(dsec_root=built.dsec_root, out=tmp_path / "out", durations=DURATIONS, workers=2)
+    other = BuildConfig(
+        dsec_root=built.dsec_root, out=tmp_path / "out", durations=DURATIONS, workers=2
+    )
     assert not build(other).failures
     assert tree_hashes(other.out) == tree_hashes(built.out)
 

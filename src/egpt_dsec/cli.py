@@ -10,6 +10,7 @@ from pathlib import Path
 
 from egpt_dsec.config import (
     COMPONENTS,
+    DEFAULT_QUESTIONS,
     FRAME_MODES,
     IMAGE_STYLES,
     MP4_MODES,
@@ -48,35 +49,60 @@ def _parser() -> argparse.ArgumentParser:
     synth.add_argument("--rate", type=float, default=2e6, help="events per second (2e6)")
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--frame-size", type=_size, default=(640, 480), help="WxH (640x480)")
-    synth.add_argument("--layout", choices=("split", "sequence"), default="split",
-                       help="events/left/ (split archives) or events_left/ (per sequence)")
+    synth.add_argument(
+        "--layout",
+        choices=("split", "sequence"),
+        default="split",
+        help="events/left/ (split archives) or events_left/ (per sequence)",
+    )
 
     build = commands.add_parser("build", help="build the clip dataset")
     build.add_argument("--dsec-root", type=Path, required=True)
     build.add_argument("--out", type=Path, required=True)
     build.add_argument("--splits", type=_csv, default=None, help="e.g. train,test (all)")
     build.add_argument("--sequences", type=_csv, default=None, help="names (all)")
-    build.add_argument("--durations", type=parse_durations, default=DEFAULT_DURATIONS,
-                       help="e.g. 500ms,1s,2s (" + ",".join(d.label for d in DEFAULT_DURATIONS) + ")")
+    build.add_argument(
+        "--durations",
+        type=parse_durations,
+        default=DEFAULT_DURATIONS,
+        help="e.g. 500ms,1s,2s (" + ",".join(d.label for d in DEFAULT_DURATIONS) + ")",
+    )
     build.add_argument("--overlap", type=float, default=0.5, help="window overlap (0.5)")
-    build.add_argument("--components", type=_csv, default=COMPONENTS,
-                       help="subset of " + ",".join(COMPONENTS))
+    build.add_argument(
+        "--components", type=_csv, default=COMPONENTS, help="subset of " + ",".join(COMPONENTS)
+    )
     build.add_argument("--workers", type=int, default=1, help="parallel sequences (1)")
     build.add_argument("--camera", choices=("left", "right"), default="left")
     build.add_argument("--event-images", type=int, default=5, help="images per clip (5)")
-    build.add_argument("--event-image-rate", type=float, default=None,
-                       help="images per second of clip instead of a fixed count")
-    build.add_argument("--event-image-style", choices=IMAGE_STYLES, default="last",
-                       help="overlap rule last|red|blue, or gray accumulation (last)")
+    build.add_argument(
+        "--event-image-rate",
+        type=float,
+        default=None,
+        help="images per second of clip instead of a fixed count",
+    )
+    build.add_argument(
+        "--event-image-style",
+        choices=IMAGE_STYLES,
+        default="last",
+        help="overlap rule last|red|blue, or gray accumulation (last)",
+    )
     build.add_argument("--png-compress", type=int, default=1, help="PNG zlib level 0-9 (1)")
-    build.add_argument("--frames", choices=FRAME_MODES, default="hardlink",
-                       help="how clip frame folders get their PNGs (hardlink)")
+    build.add_argument(
+        "--frames",
+        choices=FRAME_MODES,
+        default="hardlink",
+        help="how clip frame folders get their PNGs (hardlink)",
+    )
     build.add_argument("--mp4-mode", choices=MP4_MODES, default="encode")
     build.add_argument("--preset", default="fast", help="x264 preset (fast)")
     build.add_argument("--crf", type=int, default=28, help="x264 crf (28)")
     build.add_argument("--video-size", type=_size, default=None, help="WxH, made even (source)")
-    build.add_argument("--questions", type=Path, default=None,
-                       help="text file, one question per line, for the human turn")
+    build.add_argument(
+        "--questions",
+        type=Path,
+        default=None,
+        help="text file, one question per line, for the human turn",
+    )
 
     status = commands.add_parser("status", help="show how far a build is")
     status.add_argument("--out", type=Path, required=True)
@@ -85,12 +111,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> BuildConfig:
-    questions = None
+    questions = DEFAULT_QUESTIONS
     if args.questions is not None:
         questions = tuple(
             line.strip() for line in args.questions.read_text().splitlines() if line.strip()
         )
-    extra = {"questions": questions} if questions is not None else {}
     return BuildConfig(
         dsec_root=args.dsec_root,
         out=args.out,
@@ -108,10 +133,13 @@ def config_from_args(args: argparse.Namespace) -> BuildConfig:
             compress_level=args.png_compress,
         ),
         video=VideoOptions(
-            preset=args.preset, crf=args.crf, size=args.video_size, mode=args.mp4_mode,
+            preset=args.preset,
+            crf=args.crf,
+            size=args.video_size,
+            mode=args.mp4_mode,
             frames=args.frames,
         ),
-        **extra,
+        questions=questions,
     )
 
 
@@ -119,28 +147,36 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     from egpt_dsec.synth import SynthSpec, write_synthetic_dsec
 
     spec = SynthSpec(
-        sequences=args.sequences, test_sequences=args.test_sequences, seconds=args.seconds,
-        rate=args.rate, seed=args.seed, frame_size=args.frame_size, layout=args.layout,
+        sequences=args.sequences,
+        test_sequences=args.test_sequences,
+        seconds=args.seconds,
+        rate=args.rate,
+        seed=args.seed,
+        frame_size=args.frame_size,
+        layout=args.layout,
     )
     started = time.monotonic()
     folders = write_synthetic_dsec(args.out, spec, on_sequence=lambda name: print(f"wrote {name}"))
-    print(f"synthetic DSEC: {len(folders)} sequences in {args.out} "
-          f"({time.monotonic() - started:.1f}s)")
+    print(
+        f"synthetic DSEC: {len(folders)} sequences in {args.out} "
+        f"({time.monotonic() - started:.1f}s)"
+    )
     return 0
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
     from egpt_dsec.pipeline import build
     from egpt_dsec.progress import LogProgress, TerminalProgress
-    from egpt_dsec.reports.status import collect_status, format_table
     from egpt_dsec.source.discover import discover_sequences
 
     config = config_from_args(args)
-    count = len(discover_sequences(config.dsec_root, config.splits, config.sequences, config.camera))
+    count = len(
+        discover_sequences(config.dsec_root, config.splits, config.sequences, config.camera)
+    )
     progress = TerminalProgress(count) if sys.stderr.isatty() else LogProgress(count)
     started = time.monotonic()
     try:
-        report = build(config, reporter=progress)
+        report = build(config, reporter=progress, rebuild_changed=args.rebuild_changed)
     finally:
         progress.close()
     seconds = time.monotonic() - started
@@ -152,12 +188,14 @@ def _cmd_build(args: argparse.Namespace) -> int:
     )
     for key, durations in sorted(report.too_short.items()):
         print(f"note: {key} is too short for {', '.join(durations)} (no clips)")
-    print(format_table(collect_status(config.out)))
+    print(f"status: egpt-dsec status --out {config.out}")
     if report.failures:
         print(f"\n{len(report.failures)} sequence(s) FAILED:", file=sys.stderr)
         for failure in report.failures:
             print(f"  {failure.key}: {failure.error}", file=sys.stderr)
-        print("Fix the input and re-run the same command: finished clips are kept.", file=sys.stderr)
+        print(
+            "Fix the input and re-run the same command: finished clips are kept.", file=sys.stderr
+        )
         return 1
     return 0
 

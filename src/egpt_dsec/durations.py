@@ -34,7 +34,9 @@ class Duration:
     def parse(cls, text: str) -> Duration:
         match = _LABEL.match(text)
         if not match:
-            raise ValueError(f"bad duration {text!r}: use a whole number with ms or s, e.g. 500ms, 4s")
+            raise ValueError(
+                f"bad duration {text!r}: use a whole number with ms or s, e.g. 500ms, 4s"
+            )
         value, unit = int(match.group(1)), match.group(2)
         return cls(value * (1000 if unit == "ms" else 1_000_000))
 

@@ -44,7 +44,9 @@ class Events:
 
     def slice(self, start: int, stop: int) -> Events:
         """Events [start, stop) of this run (views, no copy)."""
-        return Events(self.p[start:stop], self.t[start:stop], self.x[start:stop], self.y[start:stop])
+        return Events(
+            self.p[start:stop], self.t[start:stop], self.x[start:stop], self.y[start:stop]
+        )
 
     def as_dict(self) -> dict[str, np.ndarray]:
         return {name: getattr(self, name) for name in EVENT_FIELDS}
@@ -57,6 +59,4 @@ class Events:
     def concatenate(runs: list[Events]) -> Events:
         if not runs:
             return Events.empty()
-        return Events(
-            *(np.concatenate([getattr(r, name) for r in runs]) for name in EVENT_FIELDS)
-        )
+        return Events(*(np.concatenate([getattr(r, name) for r in runs]) for name in EVENT_FIELDS))

@@ -115,10 +115,17 @@ class Manifest:
         """Drop records (so those clips are rebuilt), rewriting the files atomically."""
         folder = self.state_dir / MANIFEST_DIR / split
         for path in [*folder.glob(f"{sequence}.jsonl"), *folder.glob(f"{sequence}@*.jsonl")]:
-            kept = [r for r in _read_lines(path) if r.key not in keys]
-            tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-            tmp.write_text("".join(r.to_line() for r in kept))
-            os.replace(tmp, path)
+            _rewrite(path, [r for r in _read_lines(path) if r.key not in keys])
+
+    def forget_components(self, components: set[str]) -> None:
+        """Mark ``components`` not done in every record (they will be rebuilt)."""
+        root = self.state_dir / MANIFEST_DIR
+        for path in sorted(root.glob("*/*.jsonl")):
+            records = []
+            for r in _read_lines(path):
+                left = tuple(c for c in r.components if c not in components)
+                records.append(ClipRecord(**{**asdict(r), "components": left}))
+            _rewrite(path, records)
 
     # --- plans, for status -------------------------------------------------------------
 
@@ -203,6 +210,12 @@ def _end_cut_line(path: Path, handle: IO[str]) -> None:
             f.seek(size - 1)
             if f.read(1) != b"\n":
                 handle.write("\n")
+
+
+def _rewrite(path: Path, records: list[ClipRecord]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text("".join(r.to_line() for r in records))
+    os.replace(tmp, path)
 
 
 def _read_lines(path: Path) -> Iterator[ClipRecord]:

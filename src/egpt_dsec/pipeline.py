@@ -12,6 +12,7 @@ from egpt_dsec.execute.job import SequenceJob
 from egpt_dsec.execute.report import JobResult, JobStats, NullReporter, Reporter
 from egpt_dsec.layout import OutputLayout
 from egpt_dsec.manifest import Manifest, SequencePlan
+from egpt_dsec.options_record import OptionsChangedError, changed_options, save_options
 from egpt_dsec.plan.clips import plan_windows
 from egpt_dsec.source.discover import SequenceSource, discover_sequences
 from egpt_dsec.source.errors import InputError
@@ -44,13 +45,22 @@ class BuildReport:
 
 
 def build(
-    config: BuildConfig, executor: Executor | None = None, reporter: Reporter | None = None
+    config: BuildConfig,
+    executor: Executor | None = None,
+    reporter: Reporter | None = None,
+    rebuild_changed: bool = False,
 ) -> BuildReport:
     """Build every requested output; one bad sequence is reported, never fatal to others."""
     reporter = reporter or NullReporter()
     executor = executor or LocalExecutor(config.workers)
     layout = OutputLayout(config.out)
     manifest = Manifest(layout.state_dir)
+    changes = changed_options(layout.state_dir, config)
+    if changes and not rebuild_changed:
+        raise OptionsChangedError(config.out, changes)
+    if changes:
+        manifest.forget_components(set(changes))
+    save_options(layout.state_dir, config)
     sources = discover_sequences(config.dsec_root, config.splits, config.sequences, config.camera)
     planned, early_failures = _write_plans(sources, config, manifest)
     jobs = [SequenceJob(source, config) for source in planned]
@@ -73,7 +83,9 @@ def _write_plans(
             log.error("%s: %s", source.key, exc)
             failed.append(JobResult(source.key, error=str(exc)))
             continue
-        counts = {d.label: len(plan_windows(timestamps, d, config.overlap)) for d in config.durations}
+        counts = {
+            d.label: len(plan_windows(timestamps, d, config.overlap)) for d in config.durations
+        }
         manifest.write_plan(SequencePlan(source.split, source.name, counts, config.components))
         ok.append(source)
     return ok, failed

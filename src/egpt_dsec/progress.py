@@ -64,7 +64,11 @@ class LogProgress:
             rate = self.events / max(now - self.started, 1e-9)
             log.info(
                 "progress: %d/%d sequences, %d/%d clips, %.3g events/s",
-                self.finished, self.total_sequences, self.clips_done, self.clips_total, rate,
+                self.finished,
+                self.total_sequences,
+                self.clips_done,
+                self.clips_total,
+                rate,
             )
 
     def job_finished(self, result: JobResult) -> None:
@@ -73,8 +77,12 @@ class LogProgress:
             s = result.stats
             log.info(
                 "done %s in %.1fs: %d clips built, %d skipped (%d/%d sequences)",
-                result.key, result.seconds, s.clips_built, s.clips_skipped,
-                self.finished, self.total_sequences,
+                result.key,
+                result.seconds,
+                s.clips_built,
+                s.clips_skipped,
+                self.finished,
+                self.total_sequences,
             )
         else:
             log.error("FAILED %s: %s", result.key, result.error)

@@ -105,7 +105,9 @@ class ClipBuilder:
 
     def _save_part(self) -> None:
         ctx, clip = self.ctx, self.clip
-        path = ctx.layout.event_image(ctx.split, clip.duration, ctx.sequence, clip.index, self._part)
+        path = ctx.layout.event_image(
+            ctx.split, clip.duration, ctx.sequence, clip.index, self._part
+        )
         save_png(path, to_pixels(self._canvas), ctx.config.images.compress_level)
         self._count_file(path)
         self._canvas = new_canvas(ctx.config.images.style)
@@ -120,7 +122,9 @@ class ClipBuilder:
         ctx, clip = self.ctx, self.clip
         if self._npy is not None:
             self._npy.commit()
-            self._count_file(ctx.layout.event_npy(ctx.split, clip.duration, ctx.sequence, clip.index))
+            self._count_file(
+                ctx.layout.event_npy(ctx.split, clip.duration, ctx.sequence, clip.index)
+            )
         if self._part != len(self._parts):
             raise RuntimeError(f"clip {clip.key}: only {self._part} event images were completed")
         if self._mp4 is not None:
@@ -128,9 +132,15 @@ class ClipBuilder:
             self._count_file(ctx.layout.mp4(ctx.split, clip.duration, ctx.sequence, clip.index))
         if "video" in self.needs:
             folder = ctx.layout.video_dir(ctx.split, clip.duration, ctx.sequence, clip.index)
-            link_frames(ctx.frame_paths[clip.frame_start : clip.frame_stop], folder, ctx.config.video.frames)
+            link_frames(
+                ctx.frame_paths[clip.frame_start : clip.frame_stop], folder, ctx.config.video.frames
+            )
             self.files_written += clip.frame_stop - clip.frame_start
-        built = set(self.needs) if self.num_events else set(FILE_COMPONENTS) & set(ctx.config.components)
+        built = (
+            set(self.needs)
+            if self.num_events
+            else set(FILE_COMPONENTS) & set(ctx.config.components)
+        )
         return ClipRecord(
             duration=clip.duration.label,
             clip=clip.index,

@@ -78,7 +78,9 @@ def _run(job: SequenceJob, manifest: Manifest, reporter: Reporter) -> JobResult:
 
     done = manifest.sequence_records(source.split, source.name)
     wanted = set(FILE_COMPONENTS) & set(config.components)
-    needs = {c.key: wanted - set(done[c.key].components) if c.key in done else wanted for c in clips}
+    needs = {
+        c.key: wanted - set(done[c.key].components) if c.key in done else wanted for c in clips
+    }
     todo = [c for c in clips if needs[c.key]]
     stats.clips_skipped = len(clips) - len(todo)
     if not todo:
@@ -91,9 +93,7 @@ def _run(job: SequenceJob, manifest: Manifest, reporter: Reporter) -> JobResult:
             remove_stale_temps(folder)
     with Image.open(frame_paths[0]) as first:
         size = video_size(first.width, first.height, config.video.size)
-    ctx = SequenceContext(
-        source.split, source.name, config, layout, timestamps, frame_paths, size
-    )
+    ctx = SequenceContext(source.split, source.name, config, layout, timestamps, frame_paths, size)
     with EventFile(source.events_path) as events:
         if not events.has_t_offset:
             log.warning("%s: no t_offset dataset; taking it as 0", source.events_path)
@@ -163,4 +163,3 @@ def _stream(
         for builder in open_clips.values():
             builder.abort()
         writer.close()
-

@@ -84,7 +84,10 @@ def format_table(status: BuildStatus) -> str:
     lines = [_HEADER, *(_cells(r) for r in status.rows), _cells(status.total)]
     widths = [max(len(line[i]) for line in lines) for i in range(len(_HEADER))]
     text = [
-        "  ".join(cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(line, widths, strict=True)))
+        "  ".join(
+            cell.ljust(w) if i < 2 else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(line, widths, strict=True))
+        )
         for line in lines
     ]
     text.insert(1, "-" * len(text[0]))
@@ -96,7 +99,7 @@ def format_markdown(status: BuildStatus) -> str:
     lines = [_HEADER, *(_cells(r) for r in status.rows), _cells(status.total)]
     out = ["| " + " | ".join(lines[0]) + " |", "|" + "---|" * len(_HEADER)]
     out += ["| " + " | ".join(line) + " |" for line in lines[1:]]
-    return "\n".join(out + [""] + _footer(status))
+    return "\n".join([*out, "", *_footer(status)])
 
 
 def _footer(status: BuildStatus) -> list[str]:

@@ -17,7 +17,9 @@ def read_timestamps(path: Path) -> NDArray[np.int64]:
     text = path.read_text(encoding="ascii", errors="replace")
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if not lines:
-        raise InputError(path, "image timestamps file is empty", "restore it from the DSEC download")
+        raise InputError(
+            path, "image timestamps file is empty", "restore it from the DSEC download"
+        )
     try:
         ts = np.array([int(line) for line in lines], dtype=np.int64)
     except ValueError as exc:
@@ -29,7 +31,8 @@ def read_timestamps(path: Path) -> NDArray[np.int64]:
         bad = int(np.argmax(steps <= 0)) + 1
         raise InputError(
             path,
-            f"image timestamps are not strictly increasing (line {bad + 1}: {ts[bad]} after {ts[bad - 1]})",
+            f"image timestamps are not strictly increasing "
+            f"(line {bad + 1}: {ts[bad]} after {ts[bad - 1]})",
             "restore it from the DSEC download",
         )
     return ts

@@ -85,5 +85,7 @@ def annotation_files(
     ordered = sorted(entries, key=lambda e: (e.sequence, e.record.clip))
     dataset = render_json([eventgpt_item(e, questions) for e in ordered])
     with_mp4 = [e for e in ordered if "mp4" in e.record.components]
-    videollava = render_json([videollava_item(e, questions) for e in with_mp4]) if with_mp4 else None
+    videollava = (
+        render_json([videollava_item(e, questions) for e in with_mp4]) if with_mp4 else None
+    )
     return dataset, videollava
