@@ -11,6 +11,7 @@ from pathlib import Path
 from egpt_dsec.config import (
     COMPONENTS,
     DEFAULT_QUESTIONS,
+    EVENT_FORMATS,
     FRAME_MODES,
     IMAGE_STYLES,
     MP4_MODES,
@@ -93,7 +94,26 @@ def _parser() -> argparse.ArgumentParser:
         default="hardlink",
         help="how clip frame folders get their PNGs (hardlink)",
     )
-    build.add_argument("--mp4-mode", choices=MP4_MODES, default="encode")
+    build.add_argument(
+        "--mp4-mode",
+        choices=MP4_MODES,
+        default="remux",
+        help="remux: encode each sequence once and cut clips by packet copy; "
+        "encode: one encode per clip (remux)",
+    )
+    build.add_argument(
+        "--event-format",
+        choices=EVENT_FORMATS,
+        default="npy",
+        help="npy: a copy of the events per clip; ref: the JSON points into "
+        "the source events.h5, read with egpt_dsec.load_clip_events (npy)",
+    )
+    build.add_argument(
+        "--shard-seconds",
+        type=float,
+        default=60.0,
+        help="split long sequences into work units of this length; 0 = whole (60)",
+    )
     build.add_argument("--preset", default="fast", help="x264 preset (fast)")
     build.add_argument("--crf", type=int, default=28, help="x264 crf (28)")
     build.add_argument("--video-size", type=_size, default=None, help="WxH, made even (source)")
@@ -140,6 +160,8 @@ def config_from_args(args: argparse.Namespace) -> BuildConfig:
             frames=args.frames,
         ),
         questions=questions,
+        event_format=args.event_format,
+        shard_seconds=args.shard_seconds or None,
     )
 
 
@@ -184,7 +206,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
     print(
         f"built {t.clips_built} clips ({t.clips_empty} empty), skipped {t.clips_skipped} done "
         f"clips, {t.events_in_clips:,} events into clips, {t.files_written:,} files, "
-        f"{t.bytes_written / 2**20:,.1f} MiB in {seconds:.1f}s"
+        f"{sum(t.bytes_written.values()) / 2**20:,.1f} MiB in {seconds:.1f}s"
     )
     for key, durations in sorted(report.too_short.items()):
         print(f"note: {key} is too short for {', '.join(durations)} (no clips)")

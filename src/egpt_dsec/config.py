@@ -58,7 +58,7 @@ class VideoOptions:
     preset: str = "fast"
     crf: int = 28
     size: tuple[int, int] | None = None  # (width, height); None = source size, made even
-    mode: Literal["encode", "remux"] = "encode"
+    mode: Literal["encode", "remux"] = "remux"
     frames: FrameMode = "hardlink"
 
     def __post_init__(self) -> None:
@@ -90,6 +90,8 @@ class BuildConfig:
     images: EventImageOptions = field(default_factory=EventImageOptions)
     video: VideoOptions = field(default_factory=VideoOptions)
     questions: tuple[str, ...] = DEFAULT_QUESTIONS
+    event_format: Literal["npy", "ref"] = "npy"
+    shard_seconds: float | None = 60.0  # work-unit length; None = whole sequences
     max_chunk_events: int = 4_000_000
 
     def __post_init__(self) -> None:
@@ -108,6 +110,16 @@ class BuildConfig:
             raise ValueError(f"camera must be left or right, got {self.camera!r}")
         if not self.questions:
             raise ValueError("the question list is empty")
+        if self.event_format not in EVENT_FORMATS:
+            raise ValueError(
+                f"event format must be one of {EVENT_FORMATS}, got {self.event_format!r}"
+            )
+        if self.shard_seconds is not None and self.shard_seconds <= 0:
+            raise ValueError(f"shard length must be > 0 s, got {self.shard_seconds}")
+
+    @property
+    def shard_us(self) -> int | None:
+        return None if self.shard_seconds is None else round(self.shard_seconds * 1e6)
 
     def wants(self, component: str) -> bool:
         return component in self.components

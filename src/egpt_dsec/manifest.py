@@ -38,6 +38,7 @@ class ClipRecord:
     parts: int
     components: tuple[str, ...]
     event_start: int = 0  # index range [event_start, event_start + num_events) in events.h5
+    image_idx: int = -1  # the frame nearest time_end (EventGPT's image_idx)
 
     @property
     def key(self) -> ClipKey:
@@ -161,8 +162,9 @@ class Manifest:
 
     # --- which sequences are being worked on -------------------------------------------
 
-    def mark_running(self, split: str, sequence: str) -> Path:
-        path = self.state_dir / RUNNING_DIR / f"{split}__{sequence}.json"
+    def mark_running(self, split: str, sequence: str, unit: str = "") -> Path:
+        name = f"{sequence}@{unit}" if unit else sequence
+        path = self.state_dir / RUNNING_DIR / f"{split}__{name}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}))
         return path

@@ -24,8 +24,10 @@ def component_options(config: BuildConfig) -> dict[str, dict[str, Any]]:
     images = asdict(config.images)
     video = {k: v for k, v in asdict(config.video).items() if k != "frames"}
     video["size"] = list(config.video.size) if config.video.size else None
+    if config.video.mode == "remux":
+        video["shard_seconds"] = config.shard_seconds  # where sequence encodes start
     return {
-        "event_npy": dict(windows),
+        "event_npy": {**windows, "event_format": config.event_format},
         "event_image": {**windows, **images},
         "video": {**windows, "frames": config.video.frames},
         "mp4": {**windows, **video},

@@ -6,6 +6,9 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+import numpy as np
+from numpy.typing import NDArray
+
 from egpt_dsec.config import BuildConfig
 from egpt_dsec.execute.executor import Executor, LocalExecutor
 from egpt_dsec.execute.job import SequenceJob
@@ -14,6 +17,7 @@ from egpt_dsec.layout import OutputLayout
 from egpt_dsec.manifest import Manifest, SequencePlan
 from egpt_dsec.options_record import OptionsChangedError, changed_options, save_options
 from egpt_dsec.plan.clips import plan_windows
+from egpt_dsec.plan.shards import plan_shards
 from egpt_dsec.source.discover import SequenceSource, discover_sequences
 from egpt_dsec.source.errors import InputError
 from egpt_dsec.source.timestamps import read_timestamps
@@ -63,8 +67,12 @@ def build(
     save_options(layout.state_dir, config)
     sources = discover_sequences(config.dsec_root, config.splits, config.sequences, config.camera)
     planned, early_failures = _write_plans(sources, config, manifest)
-    jobs = [SequenceJob(source, config) for source in planned]
-    jobs.sort(key=lambda job: -_size_hint(job.source))  # longest first balances the pool
+    jobs = [
+        SequenceJob(source, config, shard)
+        for source, timestamps in planned
+        for shard in plan_shards(timestamps, config.shard_us)
+    ]
+    jobs.sort(key=_size_hint, reverse=True)  # largest first balances the pool
     report = BuildReport(results=early_failures + executor.run(jobs, reporter))
     if config.wants("json"):
         report.annotation_files = write_annotations(config, manifest, [s.split for s in sources])
@@ -73,7 +81,7 @@ def build(
 
 def _write_plans(
     sources: list[SequenceSource], config: BuildConfig, manifest: Manifest
-) -> tuple[list[SequenceSource], list[JobResult]]:
+) -> tuple[list[tuple[SequenceSource, NDArray[np.int64]]], list[JobResult]]:
     """Record every sequence's planned clip counts so ``status`` knows the whole build."""
     ok, failed = [], []
     for source in sources:
@@ -87,15 +95,17 @@ def _write_plans(
             d.label: len(plan_windows(timestamps, d, config.overlap)) for d in config.durations
         }
         manifest.write_plan(SequencePlan(source.split, source.name, counts, config.components))
-        ok.append(source)
+        ok.append((source, timestamps))
     return ok, failed
 
 
-def _size_hint(source: SequenceSource) -> int:
+def _size_hint(job: SequenceJob) -> float:
+    """Expected work: the events file size times the share of time the shard covers."""
     try:
-        return source.events_path.stat().st_size
+        size = job.source.events_path.stat().st_size
     except OSError:
-        return 0
+        return 0.0
+    return size / job.shard.count
 
 
 def write_annotations(config: BuildConfig, manifest: Manifest, splits: list[str]) -> int:
@@ -104,10 +114,15 @@ def write_annotations(config: BuildConfig, manifest: Manifest, splits: list[str]
     entries: dict[tuple[str, str], list[ClipEntry]] = defaultdict(list)
     covered: dict[tuple[str, str], int] = defaultdict(int)
     for (split, sequence), records in manifest.all_records().items():
+        events_h5 = None
+        if config.event_format == "ref":
+            folder = config.dsec_root / split / sequence
+            events_h5 = SequenceSource(split, sequence, folder, config.camera).events_path
         for record in records.values():
             covered[(split, record.duration)] += 1
             if not record.empty:
-                entries[(split, record.duration)].append(ClipEntry(split, sequence, record))
+                entry = ClipEntry(split, sequence, record, events_h5, config.dsec_root)
+                entries[(split, record.duration)].append(entry)
     written = 0
     for split in sorted(set(splits)):
         for duration in config.durations:

@@ -1,18 +1,20 @@
-"""One job = one sequence: plan every duration's clips, then ONE pass in time order.
+"""One job = one sequence (or one time shard of it): plan, then ONE pass in time order.
 
 The clip boundaries of all durations cut the sequence into blocks. Each block's
 events are read once from the HDF5 and handed to every open clip; each frame is
-decoded once and fed to every open clip's encoder; a clip is committed when the
-pass reaches its end. Memory is bounded by one chunk of events plus the open
-clips' writers, whatever the clip length.
+decoded once and fed to every open clip's encoder (or, in remux mode, to the one
+sequence encoder whose packets are later copied into each clip's MP4). A clip is
+committed when the pass reaches its end. Memory is bounded by one chunk of
+events plus the open clips' writers, whatever the clip length.
 """
 
 from __future__ import annotations
 
 import logging
+import resource
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image
@@ -21,15 +23,22 @@ from egpt_dsec.config import BuildConfig
 from egpt_dsec.execute.clip_builder import FILE_COMPONENTS, ClipBuilder, SequenceContext
 from egpt_dsec.execute.report import JobResult, JobStats, NullReporter, Reporter
 from egpt_dsec.layout import OutputLayout
-from egpt_dsec.manifest import ClipRecord, Manifest
+from egpt_dsec.manifest import ClipKey, ClipRecord, Manifest, ManifestWriter
 from egpt_dsec.plan.clips import Clip, plan_sequence
+from egpt_dsec.plan.shards import WHOLE_SEQUENCE, Shard
 from egpt_dsec.source.discover import SequenceSource
 from egpt_dsec.source.errors import InputError
 from egpt_dsec.source.frames import decode_frame
 from egpt_dsec.source.h5events import EventFile
 from egpt_dsec.source.timestamps import list_frames, read_timestamps
 from egpt_dsec.writers.atomic import remove_stale_temps
-from egpt_dsec.writers.mp4 import to_video_frame, video_size
+from egpt_dsec.writers.mp4 import (
+    EncodedSequence,
+    SequenceEncoder,
+    remux_clip,
+    to_video_frame,
+    video_size,
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +49,11 @@ class SequenceJob:
 
     source: SequenceSource
     config: BuildConfig
+    shard: Shard = WHOLE_SEQUENCE
 
     @property
     def key(self) -> str:
-        return self.source.key
+        return f"{self.source.key}@{self.shard.unit}" if self.shard.unit else self.source.key
 
 
 def run_job(job: SequenceJob, reporter: Reporter | None = None) -> JobResult:
@@ -51,7 +61,7 @@ def run_job(job: SequenceJob, reporter: Reporter | None = None) -> JobResult:
     reporter = reporter or NullReporter()
     started = time.monotonic()
     manifest = Manifest(OutputLayout(job.config.out).state_dir)
-    marker = manifest.mark_running(job.source.split, job.source.name)
+    marker = manifest.mark_running(job.source.split, job.source.name, job.shard.unit)
     try:
         result = _run(job, manifest, reporter)
     except InputError as exc:
@@ -63,18 +73,21 @@ def run_job(job: SequenceJob, reporter: Reporter | None = None) -> JobResult:
     finally:
         marker.unlink(missing_ok=True)
     result.seconds = time.monotonic() - started
+    result.stats.peak_rss_bytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     reporter.job_finished(result)
     return result
 
 
 def _run(job: SequenceJob, manifest: Manifest, reporter: Reporter) -> JobResult:
-    source, config = job.source, job.config
+    source, config, shard = job.source, job.config, job.shard
     layout = OutputLayout(config.out)
     timestamps = read_timestamps(source.timestamps_path)
-    clips = plan_sequence(timestamps, config.durations, config.overlap)
-    planned = {clip.duration.label for clip in clips}
+    every_clip = plan_sequence(timestamps, config.durations, config.overlap)
+    planned = {clip.duration.label for clip in every_clip}
     too_short = tuple(d.label for d in config.durations if d.label not in planned)
-    stats = JobStats(clips_planned=len(clips), frames_in_sequence=len(timestamps))
+    too_short = too_short if shard.index == 0 else ()
+    clips = [clip for clip in every_clip if shard.owns(clip)]
+    stats = JobStats(clips_planned=len(clips))
 
     done = manifest.sequence_records(source.split, source.name)
     wanted = set(FILE_COMPONENTS) & set(config.components)
@@ -93,73 +106,139 @@ def _run(job: SequenceJob, manifest: Manifest, reporter: Reporter) -> JobResult:
             remove_stale_temps(folder)
     with Image.open(frame_paths[0]) as first:
         size = video_size(first.width, first.height, config.video.size)
-    ctx = SequenceContext(source.split, source.name, config, layout, timestamps, frame_paths, size)
+    ctx = SequenceContext(
+        source.split, source.name, config, layout, timestamps, frame_paths, size, stats
+    )
+    remux = config.video.mode == "remux" and any("mp4" in needs[c.key] for c in todo)
     with EventFile(source.events_path) as events:
         if not events.has_t_offset:
             log.warning("%s: no t_offset dataset; taking it as 0", source.events_path)
-        stats.events_in_sequence = events.num_events
-        _stream(ctx, todo, needs, done, events, manifest, stats, reporter, job.key)
+        writer = manifest.writer(source.split, source.name, shard.unit)
+        try:
+            if remux:
+                encoder = _sequence_encoder(ctx, clips, shard)
+                records = _stream(
+                    ctx, clips, todo, needs, done, events, writer, reporter, job.key, encoder
+                )
+                with stats.timed("encode_mp4"):
+                    encoded = encoder.finish()
+                with encoded:
+                    _remux_clips(ctx, encoded, clips, todo, needs, records, writer)
+            else:
+                _stream(ctx, todo, todo, needs, done, events, writer, reporter, job.key, None)
+        finally:
+            writer.close()
         stats.events_decoded = events.events_decoded
+        owned = events.index_at(np.array([clips[0].t0, max(c.t1 for c in clips)], np.int64))
+        stats.events_in_sequence = int(owned[1] - owned[0])
+    stats.frames_in_sequence = max(c.frame_stop for c in clips) - clips[0].frame_start
     return JobResult(job.key, stats, too_short)
+
+
+def _sequence_encoder(ctx: SequenceContext, clips: list[Clip], shard: Shard) -> SequenceEncoder:
+    """One encode of the shard's frames, with a closed GOP at every clip start and stop.
+
+    Its keyframes and first frame come from the full plan of the shard, never from
+    what is left to do, so a resumed build encodes exactly the same bytes.
+    """
+    first = min(c.frame_start for c in clips)
+    keyframes = {i - first for c in clips for i in (c.frame_start, c.frame_stop)}
+    name = f"{ctx.sequence}@{shard.unit}.mp4" if shard.unit else f"{ctx.sequence}.mp4"
+    scratch = ctx.layout.state_dir / "scratch" / ctx.split / name
+    remove_stale_temps(scratch.parent)
+    return SequenceEncoder(scratch, *ctx.video_size, ctx.config.video, keyframes)
 
 
 def _stream(
     ctx: SequenceContext,
+    span: list[Clip],
     todo: list[Clip],
-    needs: dict[tuple[str, int], set[str]],
-    done: dict[tuple[str, int], ClipRecord],
+    needs: dict[ClipKey, set[str]],
+    done: dict[ClipKey, ClipRecord],
     events: EventFile,
-    manifest: Manifest,
-    stats: JobStats,
+    writer: ManifestWriter,
     reporter: Reporter,
     key: str,
-) -> None:
-    """The single pass: blocks between consecutive clip boundaries, in time order."""
-    bounds = np.unique(np.array([t for c in todo for t in (c.t0, c.t1)], dtype=np.int64))
-    index = dict(zip(bounds.tolist(), events.index_at(bounds).tolist(), strict=True))
+    encoder: SequenceEncoder | None,
+) -> dict[ClipKey, ClipRecord]:
+    """The single pass over the blocks between the boundaries of the ``span`` clips."""
+    stats = ctx.stats
+    bounds = np.unique(np.array([t for c in span for t in (c.t0, c.t1)], dtype=np.int64))
+    with stats.timed("read_events"):
+        index = dict(zip(bounds.tolist(), events.index_at(bounds).tolist(), strict=True))
     opening: dict[int, list[Clip]] = defaultdict(list)
     closing: dict[int, list[Clip]] = defaultdict(list)
     for clip in todo:
         opening[clip.t0].append(clip)
         closing[clip.t1].append(clip)
     reporter.job_started(key, len(todo), sum(index[c.t1] - index[c.t0] for c in todo))
-
+    per_clip_mp4 = encoder is None
     chunk = ctx.config.max_chunk_events
-    open_clips: dict[tuple[str, int], ClipBuilder] = {}
-    writer = manifest.writer(ctx.split, ctx.sequence)
+    records: dict[ClipKey, ClipRecord] = {}
+    open_clips: dict[ClipKey, ClipBuilder] = {}
     try:
         for b0, b1 in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
             for clip in opening.get(b0, []):
+                clip_needs = needs[clip.key] if per_clip_mp4 else needs[clip.key] - {"mp4"}
                 open_clips[clip.key] = ClipBuilder(
-                    ctx, clip, index[clip.t0], index[clip.t1], needs[clip.key]
+                    ctx, clip, index[clip.t0], index[clip.t1], clip_needs
                 )
             eaters = [b for b in open_clips.values() if b.wants_events]
-            if eaters:
-                for start in range(index[b0], index[b1], chunk):
+            for start in range(index[b0], index[b1], chunk) if eaters else ():
+                with stats.timed("read_events"):
                     block = events.read(start, min(start + chunk, index[b1]))
-                    for builder in eaters:
-                        builder.feed_events(start, block)
+                for builder in eaters:
+                    builder.feed_events(start, block)
             watchers = [b for b in open_clips.values() if b.wants_frames]
-            if watchers:
+            if watchers or encoder is not None:
                 lo, hi = np.searchsorted(ctx.timestamps, [b0, b1], side="left").tolist()
                 for i in range(lo, hi):
-                    frame = to_video_frame(decode_frame(ctx.frame_paths[i]), *ctx.video_size)
+                    with stats.timed("decode_frames"):
+                        frame = to_video_frame(decode_frame(ctx.frame_paths[i]), *ctx.video_size)
                     stats.frames_decoded += 1
                     for builder in watchers:
                         builder.feed_frame(frame)
+                    if encoder is not None:
+                        with stats.timed("encode_mp4"):
+                            encoder.add(frame)
+                        stats.frames_encoded += 1
             for clip in closing.get(b1, []):
                 builder = open_clips.pop(clip.key)
                 before = done[clip.key].components if clip.key in done else ()
                 record = builder.finish(before)
                 writer.append(record)
+                records[clip.key] = record
                 stats.clips_built += 1
                 stats.clips_empty += record.empty
                 stats.events_in_clips += record.num_events
-                stats.files_written += builder.files_written
-                stats.bytes_written += builder.bytes_written
-                stats.frames_encoded += builder.frames_encoded
                 reporter.clip_done(key, record.num_events)
-    finally:
+    except BaseException:
         for builder in open_clips.values():
             builder.abort()
-        writer.close()
+        if encoder is not None:
+            encoder.abort()
+        raise
+    return records
+
+
+def _remux_clips(
+    ctx: SequenceContext,
+    encoded: EncodedSequence,
+    clips: list[Clip],
+    todo: list[Clip],
+    needs: dict[ClipKey, set[str]],
+    records: dict[ClipKey, ClipRecord],
+    writer: ManifestWriter,
+) -> None:
+    """Cut each clip's MP4 from the sequence encode by copying packets (no decoding)."""
+    first = min(c.frame_start for c in clips)
+    for clip in todo:
+        record = records[clip.key]
+        if "mp4" not in needs[clip.key] or record.empty:
+            continue
+        path = ctx.layout.mp4(ctx.split, clip.duration, ctx.sequence, clip.index)
+        with ctx.stats.timed("remux_mp4"):
+            remux_clip(encoded, clip.frame_start - first, clip.frame_stop - first, path)
+        ctx.stats.files_written += 1
+        ctx.stats.add_bytes("mp4", path.stat().st_size)
+        writer.append(replace(record, components=tuple(sorted({*record.components, "mp4"}))))

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from typing import Protocol
+
+# Fields that combine by maximum, not sum, across jobs.
+_MAX_FIELDS = {"peak_rss_bytes"}
 
 
 @dataclass
@@ -16,22 +22,48 @@ class JobStats:
     clips_empty: int = 0
     events_in_clips: int = 0  # events written into clips (each copy counted)
     events_decoded: int = 0  # events read from the HDF5 (window scans included)
-    events_in_sequence: int = 0
+    events_in_sequence: int = 0  # events of the part of the sequence this job owns
     frames_decoded: int = 0
     frames_in_sequence: int = 0
     frames_encoded: int = 0
+    images_written: int = 0
     files_written: int = 0
-    bytes_written: int = 0
+    bytes_written: dict[str, int] = field(default_factory=dict)  # component -> bytes
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    peak_rss_bytes: int = 0
 
     def __add__(self, other: JobStats) -> JobStats:
-        return JobStats(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+        merged = JobStats()
+        for f in fields(self):
+            a, b = getattr(self, f.name), getattr(other, f.name)
+            if isinstance(a, dict):
+                value: object = {k: a.get(k, 0) + b.get(k, 0) for k in sorted(set(a) | set(b))}
+            elif f.name in _MAX_FIELDS:
+                value = max(a, b)
+            else:
+                value = a + b
+            setattr(merged, f.name, value)
+        return merged
+
+    def add_bytes(self, component: str, size: int) -> None:
+        self.bytes_written[component] = self.bytes_written.get(component, 0) + size
+
+    @contextlib.contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        """Add the wall time of the block to ``stage_seconds[stage]``."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = time.perf_counter() - started
+            self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + elapsed
 
 
 @dataclass
 class JobResult:
     """The outcome of one job: its counters, the durations it had no room for, or an error."""
 
-    key: str  # split/sequence
+    key: str  # split/sequence[@shard]
     stats: JobStats = field(default_factory=JobStats)
     too_short_for: tuple[str, ...] = ()
     error: str | None = None

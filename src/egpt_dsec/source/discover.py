@@ -9,11 +9,15 @@ from pathlib import Path
 from egpt_dsec.source.errors import InputError
 
 # Names become folder names in the output: only plain names, never paths.
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 def check_safe_name(name: str, what: str, path: Path) -> None:
-    if not _SAFE_NAME.match(name) or ".." in name:
+    """Refuse a split or sequence name that could leave OUT or confuse a shell or a JSON path.
+
+    ``fullmatch``, not ``match`` with ``$``: ``$`` also matches before a trailing newline.
+    """
+    if not _SAFE_NAME.fullmatch(name) or ".." in name:
         raise InputError(
             path,
             f"{what} name {name!r} is not a plain name (letters, digits, _ . -)",

@@ -33,3 +33,24 @@ def decode_frame(path: Path) -> NDArray[np.uint8]:
             "re-extract the images archive of the sequence",
         ) from exc
     return pixels
+
+
+def frame_size(path: Path) -> tuple[int, int]:
+    """(width, height) of the frame at ``path``, read from its header only.
+
+    Like :func:`decode_frame`, a missing or unreadable file raises :class:`InputError`
+    naming it, so a broken first frame fails only its sequence, with a fix.
+    """
+    try:
+        with Image.open(path) as image:
+            return image.width, image.height
+    except FileNotFoundError as exc:
+        raise InputError(
+            path, "frame image is missing", "re-extract the images archive of the sequence"
+        ) from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise InputError(
+            path,
+            f"frame image cannot be read ({exc})",
+            "re-extract the images archive of the sequence",
+        ) from exc

@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import zlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from egpt_dsec.durations import Duration
 from egpt_dsec.layout import EVENT_IMAGE, EVENT_NPY, MP4, VIDEO_DIR, clip_name
 from egpt_dsec.manifest import ClipRecord
 
@@ -23,6 +25,8 @@ class ClipEntry:
     split: str
     sequence: str
     record: ClipRecord
+    events_h5: Path | None = None  # set in --event-format ref: events stay in the source
+    dsec_root: Path | None = None
 
     @property
     def id(self) -> str:
@@ -53,7 +57,9 @@ def eventgpt_item(entry: ClipEntry, questions: tuple[str, ...]) -> dict[str, Any
         "time_end": r.t1,
         "num_events": r.num_events,
     }
-    if "event_npy" in r.components:
+    if "event_npy" in r.components and entry.events_h5 is not None:
+        item["event_source"] = event_source(entry)
+    elif "event_npy" in r.components:
         item["event_data"] = EVENT_NPY.format(**names)
     if "event_image" in r.components:
         item["event_image"] = [EVENT_IMAGE.format(**names, part=i) for i in range(r.parts)]
@@ -63,6 +69,21 @@ def eventgpt_item(entry: ClipEntry, questions: tuple[str, ...]) -> dict[str, Any
         item["mp4_data"] = MP4.format(**names)
     item["conversations"] = _conversation("<event>", choose_question(entry.id, questions))
     return item
+
+
+def event_source(entry: ClipEntry) -> dict[str, Any]:
+    """Where a clip's events are in the DSEC source: file and index range ``[start, stop)``."""
+    assert entry.events_h5 is not None and entry.dsec_root is not None
+    r = entry.record
+    return {
+        "file": str(entry.events_h5),
+        "relative_to_dsec_root": entry.events_h5.relative_to(entry.dsec_root).as_posix(),
+        "start": r.event_start,
+        "stop": r.event_start + r.num_events,
+        "duration_ms": Duration.parse(r.duration).ms,
+        "image_idx": r.image_idx,
+        "image_indices_in_clip": [r.frame_start, r.frame_stop],
+    }
 
 
 def videollava_item(entry: ClipEntry, questions: tuple[str, ...]) -> dict[str, Any]:

@@ -1,0 +1,151 @@
+"""Ray executor: same bytes as a local build, and a worker killed mid-job is survived."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from egpt_dsec.config import BuildConfig
+from egpt_dsec.durations import parse_durations
+from egpt_dsec.execute.executor import LocalExecutor
+from egpt_dsec.execute.ray_executor import RAY_MISSING, RayExecutor, require_ray
+from egpt_dsec.execute.report import JobResult
+from egpt_dsec.layout import OutputLayout
+from egpt_dsec.manifest import MANIFEST_DIR
+from egpt_dsec.pipeline import BuildReport, build
+from test_build_e2e import tree_hashes
+
+DURATIONS = parse_durations("500ms,1s,2s,4s")
+VICTIM = "train/synth_00"  # the longest job (~40 clips): killed after its first clip
+
+
+@pytest.fixture(scope="module")
+def ray_session() -> Iterator[None]:
+    """One small local Ray for the module: starting one takes seconds."""
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def local_hashes(small_dsec: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    out = tmp_path_factory.mktemp("local")
+    report = build(_config(small_dsec, out), executor=LocalExecutor(1))
+    assert not report.failures, report.failures
+    return tree_hashes(out)
+
+
+def _config(dsec_root: Path, out: Path) -> BuildConfig:
+    return BuildConfig(dsec_root=dsec_root, out=out, durations=DURATIONS)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.started: list[str] = []
+        self.clips = 0
+        self.finished: list[str] = []
+
+    def job_started(self, key: str, clips_todo: int, events_todo: int) -> None:
+        self.started.append(key)
+
+    def clip_done(self, key: str, events: int) -> None:
+        self.clips += 1
+
+    def job_finished(self, result: JobResult) -> None:
+        self.finished.append(result.key)
+
+
+def _result(report: BuildReport, key: str) -> JobResult:
+    return next(r for r in report.results if r.key == key)
+
+
+def test_ray_build_is_byte_identical_to_local(
+    ray_session: None, small_dsec: Path, tmp_path: Path, local_hashes: dict[str, str]
+) -> None:
+    recorder = Recorder()
+    report = build(_config(small_dsec, tmp_path), executor=RayExecutor(), reporter=recorder)
+    assert not report.failures, report.failures
+    assert tree_hashes(tmp_path) == local_hashes
+    keys = sorted(r.key for r in report.results)
+    assert len(keys) == 2
+    assert sorted(recorder.started) == sorted(recorder.finished) == keys
+    assert recorder.clips == report.totals.clips_built > 0
+
+
+class WorkerKiller(threading.Thread):
+    """SIGKILLs the Ray worker running the ``key`` job once that job has recorded a clip."""
+
+    def __init__(self, out: Path, key: str) -> None:
+        super().__init__(daemon=True)
+        split, sequence = key.split("/")
+        self.manifest = OutputLayout(out).state_dir / MANIFEST_DIR / split
+        self.sequence, self.title = sequence, f"ray::egpt-dsec {key}"
+        self.killed: int | None = None
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        import psutil  # vendored by Ray
+
+        while not self.stop.wait(0.01):
+            if not any(p.stat().st_size for p in self.manifest.glob(f"{self.sequence}*.jsonl")):
+                continue
+            for proc in psutil.Process().children(recursive=True):  # only our own Ray's
+                try:
+                    title = proc.cmdline()[0]
+                except (psutil.Error, IndexError):
+                    continue
+                if title.startswith(self.title):
+                    os.kill(proc.pid, signal.SIGKILL)
+                    self.killed = proc.pid
+                    return
+
+    def __enter__(self) -> WorkerKiller:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.join()
+
+
+def test_killed_worker_is_retried_and_bytes_match(
+    ray_session: None, small_dsec: Path, tmp_path: Path, local_hashes: dict[str, str]
+) -> None:
+    with WorkerKiller(tmp_path, VICTIM) as killer:
+        report = build(_config(small_dsec, tmp_path), executor=RayExecutor())
+    assert killer.killed is not None
+    assert not report.failures, report.failures
+    victim = _result(report, VICTIM)
+    # the retry resumed from the clips the killed attempt had recorded
+    assert victim.stats.clips_skipped > 0 and victim.stats.clips_built > 0
+    assert tree_hashes(tmp_path) == local_hashes
+
+
+def test_out_of_retries_fails_that_job_alone_and_a_rerun_finishes(
+    ray_session: None, small_dsec: Path, tmp_path: Path, local_hashes: dict[str, str]
+) -> None:
+    with WorkerKiller(tmp_path, VICTIM) as killer:
+        report = build(_config(small_dsec, tmp_path), executor=RayExecutor(max_retries=0))
+    assert killer.killed is not None
+    assert [r.key for r in report.failures] == [VICTIM]
+    assert "WorkerCrashedError" in (report.failures[0].error or "")
+    again = build(_config(small_dsec, tmp_path), executor=RayExecutor())
+    assert not again.failures, again.failures
+    assert _result(again, VICTIM).stats.clips_skipped > 0
+    assert tree_hashes(tmp_path) == local_hashes
+
+
+def test_missing_ray_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # makes ``import ray`` fail
+    with pytest.raises(ImportError, match="pip install 'egpt-dsec\\[ray\\]'") as info:
+        require_ray()
+    assert str(info.value) == RAY_MISSING
+    with pytest.raises(ImportError, match="--executor ray needs Ray"):
+        RayExecutor()
