@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 import time
 from pathlib import Path
@@ -20,6 +21,8 @@ from egpt_dsec.config import (
     VideoOptions,
 )
 from egpt_dsec.durations import DEFAULT_DURATIONS, parse_durations
+from egpt_dsec.execute.lock import OutputLockedError
+from egpt_dsec.pipeline import OutputError
 from egpt_dsec.source.errors import InputError
 
 
@@ -117,6 +120,11 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--preset", default="fast", help="x264 preset (fast)")
     build.add_argument("--crf", type=int, default=28, help="x264 crf (28)")
     build.add_argument("--video-size", type=_size, default=None, help="WxH, made even (source)")
+    build.add_argument(
+        "--rebuild-changed",
+        action="store_true",
+        help="rebuild components whose options differ from the existing output",
+    )
     build.add_argument(
         "--questions",
         type=Path,
@@ -242,8 +250,21 @@ def main(argv: list[str] | None = None) -> int:
         datefmt="%H:%M:%S",
     )
     commands = {"synth": _cmd_synth, "build": _cmd_build, "status": _cmd_status}
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         return commands[args.command](args)
-    except (InputError, ValueError) as exc:
+    except (InputError, ValueError, OutputError, OutputLockedError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(
+            "\ninterrupted: every finished clip is recorded and no partial file was kept; "
+            "run the same command again to resume",
+            file=sys.stderr,
+        )
+        return 130
+
+
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM stops a build the way Ctrl-C does: cleanly, resumable."""
+    raise KeyboardInterrupt(f"signal {signum}")

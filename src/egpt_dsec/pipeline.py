@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
@@ -12,6 +14,7 @@ from numpy.typing import NDArray
 from egpt_dsec.config import BuildConfig
 from egpt_dsec.execute.executor import Executor, LocalExecutor
 from egpt_dsec.execute.job import SequenceJob
+from egpt_dsec.execute.lock import output_lock
 from egpt_dsec.execute.report import JobResult, JobStats, NullReporter, Reporter
 from egpt_dsec.layout import OutputLayout
 from egpt_dsec.manifest import Manifest, SequencePlan
@@ -22,7 +25,7 @@ from egpt_dsec.source.discover import SequenceSource, discover_sequences
 from egpt_dsec.source.errors import InputError
 from egpt_dsec.source.timestamps import read_timestamps
 from egpt_dsec.writers.annotations import ClipEntry, annotation_files
-from egpt_dsec.writers.atomic import atomic_write_bytes
+from egpt_dsec.writers.atomic import atomic_write_bytes, remove_stale_temps
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +58,34 @@ def build(
     rebuild_changed: bool = False,
 ) -> BuildReport:
     """Build every requested output; one bad sequence is reported, never fatal to others."""
+    layout = OutputLayout(config.out)
+    check_writable(config.out)
+    with output_lock(layout.state_dir):
+        return _build(config, executor or LocalExecutor(config.workers), reporter, rebuild_changed)
+
+
+def check_writable(out: Path) -> None:
+    """Fail at once, with the folder named, if the output cannot be written."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".write-probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write to the output folder {out}: {exc.strerror or exc}. "
+            "Choose another --out or fix its permissions."
+        ) from None
+
+
+class OutputError(RuntimeError):
+    """The output folder cannot be used."""
+
+
+def _build(
+    config: BuildConfig, executor: Executor, reporter: Reporter | None, rebuild_changed: bool
+) -> BuildReport:
     reporter = reporter or NullReporter()
-    executor = executor or LocalExecutor(config.workers)
     layout = OutputLayout(config.out)
     manifest = Manifest(layout.state_dir)
     changes = changed_options(layout.state_dir, config)
@@ -129,6 +158,7 @@ def write_annotations(config: BuildConfig, manifest: Manifest, splits: list[str]
             dataset, videollava = annotation_files(
                 entries.get((split, duration.label), []), config.questions
             )
+            remove_stale_temps(layout.duration_dir(split, duration))
             atomic_write_bytes(layout.dataset_json(split, duration), dataset)
             written += 1
             if videollava is not None:

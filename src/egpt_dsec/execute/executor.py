@@ -7,8 +7,11 @@ pool, relaying progress through a queue. A Ray executor implements the same
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
+import os
 import queue
+import signal
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Protocol
@@ -49,8 +52,16 @@ _worker_reporter: QueueReporter | None = None
 
 
 def _init_worker(channel: Any) -> None:
+    """Workers ignore the terminal's Ctrl-C; the driver stops them with SIGTERM instead,
+    which raises KeyboardInterrupt inside the job so its temp files are removed."""
     global _worker_reporter
     _worker_reporter = QueueReporter(channel)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _run_in_worker(job: SequenceJob) -> JobResult:
@@ -78,15 +89,29 @@ class LocalExecutor:
             pending: dict[Future[JobResult], int] = {
                 pool.submit(_run_in_worker, job): i for i, job in enumerate(jobs)
             }
-            while pending:
-                finished, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            try:
+                while pending:
+                    finished, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                    _drain(channel, reporter)
+                    for future in finished:
+                        i = pending.pop(future)
+                        results[i] = _result_of(future, jobs[i])
+                        reporter.job_finished(results[i])
                 _drain(channel, reporter)
-                for future in finished:
-                    i = pending.pop(future)
-                    results[i] = _result_of(future, jobs[i])
-                    reporter.job_finished(results[i])
-            _drain(channel, reporter)
+            except BaseException:
+                _stop_workers(pool, pending)
+                raise
         return [results[i] for i in range(len(jobs))]
+
+
+def _stop_workers(pool: ProcessPoolExecutor, pending: dict[Future[JobResult], int]) -> None:
+    """Cancel queued jobs and interrupt running ones, which clean up before they exit."""
+    for future in pending:
+        future.cancel()
+    for process in list(getattr(pool, "_processes", {}).values()):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(process.pid, signal.SIGTERM)
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _drain(channel: Any, reporter: Reporter) -> None:

@@ -10,6 +10,7 @@ events plus the open clips' writers, whatever the clip length.
 
 from __future__ import annotations
 
+import errno
 import logging
 import resource
 import time
@@ -68,14 +69,25 @@ def run_job(job: SequenceJob, reporter: Reporter | None = None) -> JobResult:
         log.error("%s: %s", job.key, exc)
         result = JobResult(job.key, error=str(exc))
     except Exception as exc:
-        log.exception("%s failed", job.key)
-        result = JobResult(job.key, error=f"{type(exc).__name__}: {exc}")
+        result = JobResult(job.key, error=_describe_failure(job, exc))
     finally:
         marker.unlink(missing_ok=True)
     result.seconds = time.monotonic() - started
     result.stats.peak_rss_bytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     reporter.job_finished(result)
     return result
+
+
+def _describe_failure(job: SequenceJob, exc: Exception) -> str:
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        message = (
+            f"the output disk is full ({exc.filename or job.config.out}): nothing partial "
+            "was kept; free some space and re-run the same command to resume"
+        )
+        log.error("%s: %s", job.key, message)
+        return message
+    log.exception("%s failed", job.key)
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _run(job: SequenceJob, manifest: Manifest, reporter: Reporter) -> JobResult:

@@ -1,0 +1,43 @@
+"""One build per output folder at a time.
+
+An advisory ``flock`` on ``OUT/.egpt-dsec/lock``: the kernel releases it when
+the holder dies, however it dies, so a crashed build never leaves it stuck.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+
+class OutputLockedError(RuntimeError):
+    """Another build is writing the same output folder."""
+
+
+@contextlib.contextmanager
+def output_lock(state_dir: Path) -> Iterator[None]:
+    state_dir.mkdir(parents=True, exist_ok=True)
+    path = state_dir / "lock"
+    handle = path.open("a+")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise OutputLockedError(
+                f"another build is writing {state_dir.parent} (holder: {holder}); "
+                "wait for it to finish or stop it, then re-run"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}))
+        handle.flush()
+        yield
+    finally:
+        handle.close()

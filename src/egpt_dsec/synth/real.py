@@ -1,0 +1,112 @@
+"""Real DSEC events packed into the DSEC layout: the sample as is, or replayed to any length.
+
+``/work/shared/real-dsec-sample`` (or any folder of ``*.npz`` with ``p, t, x, y``, ``t``
+absolute µs) holds short windows of real events. :func:`write_replayed_sequence` lays
+those windows end to end, each on a fixed period (50 ms for the sample), repeating them
+until the requested length: every event keeps its own position, polarity and time
+inside its window, so the stream has real spatial clustering at the real rate. Frames
+are synthetic (a random :class:`~egpt_dsec.synth.scene.Scene`), 20 Hz, spanning the events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from egpt_dsec.synth.frames import FRAME_PERIOD_US, write_frames, write_timestamps
+from egpt_dsec.synth.h5 import radial_rectify_map, write_events_h5, write_rectify_map
+from egpt_dsec.synth.scene import Scene
+from egpt_dsec.synth.spec import FRAME_HZ
+
+REAL_SAMPLE_DIR = Path(__file__).resolve().parents[4] / "shared" / "real-dsec-sample"
+REAL_T_OFFSET = 51_800_000_000  # a t_offset of the order of interlaken_00_d's
+WINDOW_US = 50_000  # the sample's windows are 50 ms each
+FIRST_FRAME_US = 200  # relative time of the first image, as in DSEC (a few hundred µs)
+TILES_PER_CHUNK = 12  # windows per chunk handed to the HDF5 writer
+
+
+@dataclass(frozen=True)
+class EventWindow:
+    """One window of real events; ``t`` relative to the window start, in µs."""
+
+    x: NDArray[np.uint16]
+    y: NDArray[np.uint16]
+    p: NDArray[np.uint8]
+    t: NDArray[np.int64]
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+
+def load_windows(sample_dir: Path = REAL_SAMPLE_DIR) -> list[EventWindow]:
+    """The sample's windows in file-name order, each starting at its first event."""
+    files = sorted(Path(sample_dir).glob("*.npz"))
+    if not files:
+        raise FileNotFoundError(f"no real event windows (*.npz) in {sample_dir}")
+    windows = []
+    for path in files:
+        with np.load(path) as d:
+            t = d["t"].astype(np.int64)
+            windows.append(
+                EventWindow(
+                    x=d["x"].astype(np.uint16),
+                    y=d["y"].astype(np.uint16),
+                    p=d["p"].astype(np.uint8),
+                    t=t - int(t[0]) if len(t) else t,
+                )
+            )
+    return windows
+
+
+def replay_rate(windows: list[EventWindow], window_us: int = WINDOW_US) -> float:
+    """Mean events per second of the replayed stream."""
+    return sum(len(w) for w in windows) / (len(windows) * window_us / 1e6)
+
+
+def replayed_chunks(
+    windows: list[EventWindow], tiles: int, window_us: int = WINDOW_US
+) -> Iterator[tuple[NDArray[np.uint16], NDArray[np.uint16], NDArray[np.uint8], NDArray[np.uint32]]]:
+    """``(x, y, p, t)`` with relative uint32 times: window ``i % n`` placed at ``i * window_us``."""
+    if any(len(w) and int(w.t[-1]) >= window_us for w in windows):
+        raise ValueError(f"a window is longer than its {window_us} us period")
+    for first in range(0, tiles, TILES_PER_CHUNK):
+        picks = [
+            (i, windows[i % len(windows)])
+            for i in range(first, min(first + TILES_PER_CHUNK, tiles))
+        ]
+        yield (
+            np.concatenate([w.x for _, w in picks]),
+            np.concatenate([w.y for _, w in picks]),
+            np.concatenate([w.p for _, w in picks]),
+            np.concatenate([(w.t + i * window_us).astype(np.uint32) for i, w in picks]),
+        )
+
+
+def write_replayed_sequence(
+    folder: Path,
+    seconds: float,
+    frame_size: tuple[int, int] = (640, 480),
+    sample_dir: Path = REAL_SAMPLE_DIR,
+    seed: int = 0,
+    t_offset: int = REAL_T_OFFSET,
+) -> int:
+    """A DSEC sequence of ``seconds`` of replayed real events; returns the event count.
+
+    The image clock starts at ``FIRST_FRAME_US`` and spans ``seconds`` (both ends); the
+    events run on to the end of the window after the last image.
+    """
+    windows = load_windows(sample_dir)
+    frame_count = round(seconds * FRAME_HZ) + 1
+    frames_rel = FIRST_FRAME_US + FRAME_PERIOD_US * np.arange(frame_count, dtype=np.int64)
+    tiles = int(frames_rel[-1]) // WINDOW_US + 1
+    ev_dir = folder / "events" / "left"
+    written = write_events_h5(ev_dir / "events.h5", replayed_chunks(windows, tiles), t_offset)
+    write_rectify_map(ev_dir / "rectify_map.h5", radial_rectify_map(0.04))
+    scene = Scene.random(np.random.default_rng(seed))
+    write_frames(folder / "images" / "left" / "rectified", scene, frames_rel, frame_size)
+    write_timestamps(folder / "images" / "timestamps.txt", frames_rel + t_offset)
+    return written

@@ -1,0 +1,171 @@
+"""Clean stops (SIGINT, SIGTERM, a full disk), the output lock, and option changes."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from egpt_dsec.config import BuildConfig, EventImageOptions
+from egpt_dsec.durations import parse_durations
+from egpt_dsec.execute.lock import OutputLockedError, output_lock
+from egpt_dsec.layout import OutputLayout
+from egpt_dsec.manifest import Manifest
+from egpt_dsec.options_record import OptionsChangedError
+from egpt_dsec.pipeline import OutputError, build
+from egpt_dsec.synth import SynthSpec, write_synthetic_dsec
+from egpt_dsec.writers.atomic import is_temp_name
+from test_build_e2e import tree_hashes
+
+DURATIONS = parse_durations("500ms,1s,2s")
+
+
+def temp_files(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if is_temp_name(p.name)]
+
+
+@pytest.fixture(scope="module")
+def slow_dsec(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two sequences big enough that a build takes a few seconds."""
+    root = tmp_path_factory.mktemp("slow")
+    write_synthetic_dsec(
+        root, SynthSpec(sequences=2, seconds=8, rate=3e5, seed=5, frame_size=(160, 120))
+    )
+    return root
+
+
+@pytest.fixture(scope="module")
+def clean_build(slow_dsec: Path, tmp_path_factory: pytest.TempPathFactory) -> BuildConfig:
+    config = BuildConfig(
+        dsec_root=slow_dsec, out=tmp_path_factory.mktemp("clean"), durations=DURATIONS
+    )
+    assert not build(config).failures
+    return config
+
+
+def _cli_build(dsec: Path, out: Path, workers: int) -> subprocess.Popen[str]:
+    args = [sys.executable, "-m", "egpt_dsec", "build", "--dsec-root", str(dsec), "--out", str(out),
+            "--durations", "500ms,1s,2s", "--workers", str(workers)]  # fmt: skip
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_progress(out: Path, proc: subprocess.Popen[str], timeout: float = 60) -> None:
+    """Wait until at least one clip is recorded, so the stop lands mid-build."""
+    deadline = time.monotonic() + timeout
+    manifests = out / ".egpt-dsec" / "manifest"
+    while time.monotonic() < deadline and proc.poll() is None:
+        if any(p.stat().st_size for p in manifests.rglob("*.jsonl")):
+            return
+        time.sleep(0.02)
+    pytest.fail("the build recorded no clip before the deadline")
+
+
+@pytest.mark.parametrize(("sig", "workers"), [(signal.SIGINT, 1), (signal.SIGTERM, 2)])
+def test_signal_stops_cleanly_and_resume_matches(
+    clean_build: BuildConfig, tmp_path: Path, sig: int, workers: int
+) -> None:
+    out = tmp_path / "out"
+    proc = _cli_build(clean_build.dsec_root, out, workers)
+    _wait_for_progress(out, proc)
+    proc.send_signal(sig)
+    _, stderr = proc.communicate(timeout=120)
+    if proc.returncode == 0:
+        pytest.skip("the build finished before the signal arrived")
+    assert proc.returncode == 130, stderr
+    assert "run the same command again to resume" in stderr
+    assert temp_files(out) == []
+    assert not list((out / ".egpt-dsec" / "running").glob("*.json"))
+    recorded = [
+        r for records in Manifest(out / ".egpt-dsec").all_records().values()
+        for r in records.values() if "event_image" in r.components
+    ]  # fmt: skip
+    assert recorded
+    resumed = build(replace(clean_build, out=out))
+    assert not resumed.failures
+    all_images = len(list(clean_build.out.rglob("event_image/*/*.png")))
+    kept = sum(r.parts for r in recorded if not r.empty)
+    assert resumed.totals.images_written == all_images - kept  # finished clips are not redone
+    assert tree_hashes(out) == tree_hashes(clean_build.out)
+
+
+def test_second_build_on_same_output_is_refused(clean_build: BuildConfig) -> None:
+    with (
+        output_lock(OutputLayout(clean_build.out).state_dir),
+        pytest.raises(OutputLockedError) as info,
+    ):
+        build(clean_build)
+    assert "another build is writing" in str(info.value)
+    assert not build(clean_build).failures  # the lock is free again
+
+
+def test_lock_of_a_killed_build_is_released(clean_build: BuildConfig) -> None:
+    state = OutputLayout(clean_build.out).state_dir
+    code = (
+        "import os, sys; from pathlib import Path; from egpt_dsec.execute.lock import output_lock\n"
+        f"with output_lock(Path({str(state)!r})): os.kill(os.getpid(), 9)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=False)
+    assert not build(clean_build).failures
+
+
+def test_full_disk_stops_cleanly_and_resumes(
+    clean_build: BuildConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import egpt_dsec.writers.event_image as event_image
+
+    real_save = event_image.save_png
+    calls = {"n": 0}
+
+    def save_until_full(path: Path, *args: object, **kwargs: object) -> None:
+        calls["n"] += 1
+        if calls["n"] > 40:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        real_save(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("egpt_dsec.execute.clip_builder.save_png", save_until_full)
+    config = replace(clean_build, out=tmp_path / "out")
+    report = build(config)
+    assert report.failures
+    assert all("output disk is full" in f.error and "re-run" in f.error for f in report.failures)  # type: ignore[operator]
+    assert temp_files(config.out) == []
+    monkeypatch.undo()
+    assert not build(config).failures
+    assert tree_hashes(config.out) == tree_hashes(clean_build.out)
+
+
+def test_changed_options_are_refused_or_rebuilt(clean_build: BuildConfig, tmp_path: Path) -> None:
+    import shutil
+
+    out = tmp_path / "out"
+    shutil.copytree(clean_build.out, out, symlinks=True)
+    changed = replace(clean_build, out=out, images=EventImageOptions(count=3))
+    with pytest.raises(OptionsChangedError) as info:
+        build(changed)
+    assert "event_image" in str(info.value) and "count: 5 -> 3" in str(info.value)
+    report = build(changed, rebuild_changed=True)
+    assert not report.failures and report.totals.clips_built > 0
+    assert report.totals.images_written > 0
+    reference = replace(changed, out=tmp_path / "fresh")
+    assert not build(reference).failures
+    fresh, rebuilt = tree_hashes(reference.out), tree_hashes(out)
+    stale_images = {k for k in set(rebuilt) - set(fresh) if "event_image" in k}
+    assert {k: v for k, v in rebuilt.items() if k not in stale_images} == fresh
+
+
+def test_unwritable_output_is_a_clear_error(clean_build: BuildConfig, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    with pytest.raises(OutputError, match="cannot write to the output folder"):
+        build(replace(clean_build, out=blocker / "out"))
+    if os.geteuid() != 0:  # root ignores permissions
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        with pytest.raises(OutputError):
+            build(replace(clean_build, out=locked))

@@ -1,0 +1,326 @@
+"""verify: a clean build passes; each kind of damage is reported as exactly its file, and
+fix_output + the same build restore the clean bytes while other clips stay untouched."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import io
+import json
+import os
+import pickle
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from egpt_dsec.config import BuildConfig
+from egpt_dsec.durations import Duration, parse_durations
+from egpt_dsec.events import Events
+from egpt_dsec.layout import STATE_DIR, OutputLayout
+from egpt_dsec.manifest import ClipRecord, Manifest
+from egpt_dsec.pipeline import build
+from egpt_dsec.reports.verify import (
+    ClipId,
+    VerifyReport,
+    add_verify_arguments,
+    count_clips,
+    fix_output,
+    format_verify,
+    verify_output,
+)
+from egpt_dsec.safe_npy import load_event_npy
+from egpt_dsec.writers.event_npy import ClipMetadata, event_npy_bytes
+
+DURATIONS = parse_durations("500ms,1s")
+SPLIT, SEQUENCE = "train", "synth_00"
+ONE_SECOND, HALF_SECOND = Duration.parse("1s"), Duration.parse("500ms")
+
+
+@pytest.fixture(scope="module")
+def clean(small_dsec: Path, tmp_path_factory: pytest.TempPathFactory) -> BuildConfig:
+    config = BuildConfig(
+        dsec_root=small_dsec, out=tmp_path_factory.mktemp("clean"), durations=DURATIONS
+    )
+    assert not build(config).failures
+    return config
+
+
+@pytest.fixture
+def copy(clean: BuildConfig, tmp_path: Path) -> BuildConfig:
+    """A private copy of the clean build (and its state) to damage."""
+    out = tmp_path / "out"
+    shutil.copytree(clean.out, out, symlinks=True)
+    return dataclasses.replace(clean, out=out)
+
+
+def output_files(root: Path) -> dict[str, Path]:
+    """Every output file (state excluded) by relative path."""
+    return {
+        p.relative_to(root).as_posix(): p
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.relative_to(root).parts[0] != STATE_DIR
+    }
+
+
+def tree_hashes(root: Path) -> dict[str, str]:
+    return {
+        rel: hashlib.sha256(p.read_bytes()).hexdigest() for rel, p in output_files(root).items()
+    }
+
+
+def clip_files(out: Path, split: str, sequence: str, duration: str, clip: int) -> set[str]:
+    """Relative paths of every file of one clip."""
+    layout, d = OutputLayout(out), Duration.parse(duration)
+    paths = [
+        layout.event_npy(split, d, sequence, clip),
+        layout.mp4(split, d, sequence, clip),
+        *(layout.event_image(split, d, sequence, clip, i) for i in range(5)),
+    ]
+    video = layout.video_dir(split, d, sequence, clip)
+    paths += list(video.iterdir()) if video.is_dir() else []
+    return {p.relative_to(out).as_posix() for p in paths}
+
+
+def record(out: Path, duration: Duration, clip: int, sequence: str = SEQUENCE) -> ClipRecord:
+    records = Manifest(OutputLayout(out).state_dir).sequence_records(SPLIT, sequence)
+    return records[(duration.label, clip)]
+
+
+def fix_and_rebuild(config: BuildConfig, report: VerifyReport, clean: BuildConfig) -> set[ClipId]:
+    """fix_output, then the same build: only the forgotten clips may change, to clean bytes."""
+    fixed = fix_output(config.out, report)
+    affected = set().union(*(clip_files(config.out, *c) for c in fixed)) if fixed else set()
+    mtimes = {
+        rel: p.stat().st_mtime_ns
+        for rel, p in output_files(config.out).items()
+        if rel not in affected and p.suffix != ".json"
+    }
+    assert not build(config).failures
+    assert verify_output(config.out, config.dsec_root).ok()
+    assert tree_hashes(config.out) == tree_hashes(clean.out)
+    files = output_files(config.out)
+    assert {rel: files[rel].stat().st_mtime_ns for rel in mtimes} == mtimes
+    return fixed
+
+
+# --- damage: each returns (component, path, clip) of the one file it broke -------------
+
+
+class _Payload:
+    """Unpickling this runs a shell command: what a malicious .npy would do."""
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+
+    def __reduce__(self) -> tuple[Callable[[str], int], tuple[str]]:
+        return (os.system, (self.command,))
+
+
+def malicious_npy_bytes(command: str) -> bytes:
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buffer, {"descr": "|O", "fortran_order": False, "shape": ()}
+    )
+    return np.lib.format.magic(1, 0) + buffer.getvalue() + pickle.dumps(_Payload(command))
+
+
+def truncate(path: Path, keep: float = 0.5) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+
+
+def truncate_npy(out: Path, marker: Path) -> tuple[str, Path, int]:
+    path = OutputLayout(out).event_npy(SPLIT, ONE_SECOND, SEQUENCE, 3)
+    truncate(path)
+    return "event_npy", path, 3
+
+
+def delete_png(out: Path, marker: Path) -> tuple[str, Path, int]:
+    path = OutputLayout(out).event_image(SPLIT, ONE_SECOND, SEQUENCE, 4, 2)
+    path.unlink()
+    return "event_image", path, 4
+
+
+def corrupt_png(out: Path, marker: Path) -> tuple[str, Path, int]:
+    path = OutputLayout(out).event_image(SPLIT, HALF_SECOND, SEQUENCE, 7, 0)
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 8] = bytes(b ^ 0xFF for b in data[middle : middle + 8])
+    path.write_bytes(bytes(data))
+    return "event_image", path, 7
+
+
+def malicious_npy(out: Path, marker: Path) -> tuple[str, Path, int]:
+    path = OutputLayout(out).event_npy(SPLIT, HALF_SECOND, SEQUENCE, 2)
+    path.write_bytes(malicious_npy_bytes(f"touch {marker}"))
+    return "event_npy", path, 2
+
+
+def truncate_mp4(out: Path, marker: Path) -> tuple[str, Path, int]:
+    path = OutputLayout(out).mp4(SPLIT, ONE_SECOND, SEQUENCE, 5)
+    truncate(path, 0.6)
+    return "mp4", path, 5
+
+
+def delete_frame(out: Path, marker: Path) -> tuple[str, Path, int]:
+    folder = OutputLayout(out).video_dir(SPLIT, HALF_SECOND, SEQUENCE, 9)
+    path = sorted(folder.iterdir())[3]
+    path.unlink()
+    return "video", path, 9
+
+
+def delete_json_entry_file(out: Path, marker: Path) -> tuple[str, Path, int]:
+    layout = OutputLayout(out)
+    entry = json.loads(layout.videollava_json(SPLIT, HALF_SECOND).read_text())[4]
+    path = layout.component_dir(SPLIT, HALF_SECOND, "mp4") / entry["video"]
+    path.unlink()
+    return "mp4", path, int(path.stem)
+
+
+DAMAGE = [
+    truncate_npy,
+    delete_png,
+    corrupt_png,
+    malicious_npy,
+    truncate_mp4,
+    delete_frame,
+    delete_json_entry_file,
+]
+
+
+# --- tests ------------------------------------------------------------------------------
+
+
+def test_clean_build_passes(clean: BuildConfig) -> None:
+    calls: list[int] = []
+    report = verify_output(clean.out, reporter=calls.append)
+    assert report.ok(), format_verify(report)
+    assert sum(calls) == len(calls) == report.clips == count_clips(clean.out) > 30
+    assert report.checked["event_npy"] > 30 and report.checked["mp4"] > 30
+    assert report.checked["event_image"] == 5 * report.checked["event_npy"]
+    assert report.checked["empty"] > 0 and report.checked["json"] == 4
+    assert "OK:" in format_verify(report)
+    with_source = verify_output(clean.out, clean.dsec_root, workers=2)
+    assert with_source.ok(), format_verify(with_source)
+    assert with_source.checked == report.checked
+
+
+@pytest.mark.parametrize("damage", DAMAGE, ids=[d.__name__ for d in DAMAGE])
+def test_damage_is_reported_and_fixed(
+    damage: Callable[[Path, Path], tuple[str, Path, int]],
+    copy: BuildConfig,
+    clean: BuildConfig,
+    tmp_path: Path,
+) -> None:
+    marker = tmp_path / "payload-ran"
+    component, path, clip = damage(copy.out, marker)
+    duration = path.relative_to(copy.out).parts[1]
+    report = verify_output(copy.out)
+    assert not report.ok()
+    assert [(p.component, p.path) for p in report.problems] == [(component, path)]
+    problem = report.problems[0]
+    assert (problem.split, problem.sequence, problem.duration, problem.clip) == (
+        SPLIT,
+        SEQUENCE,
+        duration,
+        clip,
+    )
+    assert report.bad(component) == 1
+    assert f"[{component}] {path}" in format_verify(report)
+    assert fix_and_rebuild(copy, report, clean) == {(SPLIT, SEQUENCE, duration, clip)}
+    assert not marker.exists()
+
+
+def test_malicious_npy_never_runs_even_with_dsec_root(copy: BuildConfig, tmp_path: Path) -> None:
+    marker = tmp_path / "payload-ran"
+    _, path, _ = malicious_npy(copy.out, marker)
+    report = verify_output(copy.out, copy.dsec_root, workers=2)
+    assert [p.path for p in report.problems] == [path]
+    assert "unsafe pickle" in report.problems[0].what
+    assert not marker.exists()
+
+
+def test_altered_events_are_caught_with_the_source(copy: BuildConfig, clean: BuildConfig) -> None:
+    path = OutputLayout(copy.out).event_npy(SPLIT, ONE_SECOND, SEQUENCE, 6)
+    data = load_event_npy(path)
+    data["x"][100] = (int(data["x"][100]) + 1) % 640
+    meta = ClipMetadata(**{k: v for k, v in data.items() if k not in ("p", "t", "x", "y")})
+    path.write_bytes(event_npy_bytes(Events(data["p"], data["t"], data["x"], data["y"]), meta))
+    assert verify_output(copy.out).ok()  # a well-formed file: only the source tells
+    report = verify_output(copy.out, copy.dsec_root)
+    assert [(p.component, p.path) for p in report.problems] == [("event_npy", path)]
+    assert "x differs from the source" in report.problems[0].what
+    fix_and_rebuild(copy, report, clean)
+
+
+def test_temp_extra_part_and_files_of_an_empty_clip(copy: BuildConfig, clean: BuildConfig) -> None:
+    layout = OutputLayout(copy.out)
+    temp = layout.event_npy(SPLIT, ONE_SECOND, SEQUENCE, 1).with_name(".000001.npy.tmp-99-0")
+    temp.write_bytes(b"half a file")
+    part0 = layout.event_image(SPLIT, ONE_SECOND, SEQUENCE, 2, 0)
+    extra = layout.event_image(SPLIT, ONE_SECOND, SEQUENCE, 2, 5)
+    shutil.copyfile(part0, extra)
+    records = Manifest(layout.state_dir).sequence_records(SPLIT, "interlaken_00_d").values()
+    empty = next(r for r in records if r.empty)
+    stale = layout.event_npy(SPLIT, Duration.parse(empty.duration), "interlaken_00_d", empty.clip)
+    stale.write_bytes(b"not events")
+
+    report = verify_output(copy.out)
+    found = {(p.component, p.path, p.clip) for p in report.problems}
+    assert found == {
+        ("temp", temp, -1),
+        ("event_image", extra, 2),
+        ("empty", stale, empty.clip),
+    }
+    fixed = fix_and_rebuild(copy, report, clean)
+    assert fixed == {
+        (SPLIT, SEQUENCE, "1s", 2),
+        (SPLIT, "interlaken_00_d", empty.duration, empty.clip),
+    }
+    assert not temp.exists() and not extra.exists() and not stale.exists()
+
+
+def test_stale_json_is_reported_and_rewritten(copy: BuildConfig, clean: BuildConfig) -> None:
+    path = OutputLayout(copy.out).dataset_json(SPLIT, ONE_SECOND)
+    items = json.loads(path.read_text())
+    path.write_text(json.dumps(items[1:], indent=1))
+    report = verify_output(copy.out)
+    assert [(p.component, p.path) for p in report.problems] == [("json", path)]
+    assert "1 clip(s) missing" in report.problems[0].what
+    assert fix_and_rebuild(copy, report, clean) == set()
+
+
+def test_wrong_record_is_caught_with_the_source(copy: BuildConfig, clean: BuildConfig) -> None:
+    manifest = Manifest(OutputLayout(copy.out).state_dir)
+    good = record(copy.out, ONE_SECOND, 3)
+    manifest.forget(SPLIT, SEQUENCE, {good.key})
+    writer = manifest.writer(SPLIT, SEQUENCE)
+    writer.append(dataclasses.replace(good, event_start=good.event_start + 1))
+    writer.close()
+    assert verify_output(copy.out).ok()  # the record agrees with itself and the files
+    report = verify_output(copy.out, copy.dsec_root)
+    assert [(p.component, p.clip) for p in report.problems] == [("manifest", 3)]
+    assert fix_and_rebuild(copy, report, clean) == {(SPLIT, SEQUENCE, "1s", 3)}
+
+
+def test_fix_refuses_while_a_build_runs(copy: BuildConfig) -> None:
+    marker = Manifest(OutputLayout(copy.out).state_dir).mark_running(SPLIT, SEQUENCE)
+    report = verify_output(copy.out)
+    assert report.running == [f"{SPLIT}/{SEQUENCE}"]
+    assert "a build is running" in format_verify(report)
+    with pytest.raises(RuntimeError, match="running"):
+        fix_output(copy.out, report)
+    marker.unlink()
+
+
+def test_verify_arguments() -> None:
+    parser = argparse.ArgumentParser()
+    add_verify_arguments(parser)
+    args = parser.parse_args(["--out", "o", "--dsec-root", "d", "--fix", "--workers", "3"])
+    assert (args.out, args.dsec_root, args.fix, args.workers) == (Path("o"), Path("d"), True, 3)
+    args = parser.parse_args(["--out", "o"])
+    assert (args.dsec_root, args.fix, args.workers) == (None, False, 1)
