@@ -29,8 +29,9 @@ from egpt_dsec.plan.clips import plan_windows
 from egpt_dsec.source.discover import check_safe_name, discover_sequences
 from egpt_dsec.source.errors import InputError
 from egpt_dsec.source.frames import frame_size
+from egpt_dsec.source.h5events import EventFile
 from egpt_dsec.source.timestamps import read_timestamps
-from egpt_dsec.synth import SynthSpec, write_synthetic_dsec
+from egpt_dsec.synth import SynthSpec, write_events_h5, write_synthetic_dsec
 from egpt_dsec.synth.dataset import SequenceSlot, write_sequence
 from egpt_dsec.writers.atomic import is_temp_name
 from egpt_dsec.writers.safe_paths import UnsafeOutputPath, ensure_inside
@@ -166,7 +167,10 @@ def truncate_half(path: Path) -> None:
 
 
 def set_timestamps(text: str) -> Breaker:
-    return lambda seq: (seq / TIMESTAMPS).write_text(text)
+    def breaker(seq: Path) -> None:
+        (seq / TIMESTAMPS).write_text(text)
+
+    return breaker
 
 
 def swap_timestamp_lines(seq: Path) -> None:
@@ -242,6 +246,9 @@ CASES: dict[str, tuple[Breaker, list[str]]] = {
 }
 
 
+MID_STREAM = {"unsorted t", "x outside the sensor", "y outside the sensor", "truncated PNG frame"}
+
+
 @pytest.mark.parametrize("case", list(CASES))
 def test_broken_sequence_fails_alone(case: str, root: Path, tmp_path: Path) -> None:
     breaker, words = CASES[case]
@@ -250,6 +257,8 @@ def test_broken_sequence_fails_alone(case: str, root: Path, tmp_path: Path) -> N
     report = run_build(root, out)
     assert_only_bad_failed(report, out, root, words)
     assert str(root / "train" / BAD) in " ".join(r.error or "" for r in report.failures)
+    if case in MID_STREAM:  # clips finished before the bad spot are kept, and recorded
+        assert Manifest(OutputLayout(out).state_dir).sequence_records("train", BAD)
 
 
 @pytest.mark.xfail(
@@ -266,10 +275,39 @@ def test_unidentifiable_first_frame_fails_alone(root: Path, tmp_path: Path) -> N
 def test_frame_size_names_the_broken_file(tmp_path: Path) -> None:
     junk = tmp_path / "000000.png"
     junk.write_bytes(b"not a png at all")
-    with pytest.raises(InputError, match="000000.png: frame image cannot be read"):
+    with pytest.raises(InputError, match=r"000000\.png: frame image cannot be read"):
         frame_size(junk)
     with pytest.raises(InputError, match="frame image is missing"):
         frame_size(tmp_path / "000001.png")
+
+
+def write_small_h5(path: Path, t: np.ndarray) -> None:
+    n = len(t)
+    zeros = np.zeros(n, dtype=np.uint16)
+    write_events_h5(path, [(zeros, zeros, np.ones(n, np.uint8), t)], t_offset=1_000_000)
+
+
+def test_index_at_is_exact_and_checked(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    t = np.sort(rng.integers(0, 50_000, 3000)).astype(np.uint32)
+    h5 = tmp_path / "events.h5"
+    write_small_h5(h5, t)
+    times = np.concatenate([rng.integers(-5_000, 60_000, 500), np.arange(-2, 60) * 1000])
+    with EventFile(h5) as events:
+        got = events.index_at(times + 1_000_000)
+    np.testing.assert_array_equal(got, np.searchsorted(t.astype(np.int64), times, side="left"))
+
+
+def test_unsorted_t_across_two_reads_is_caught(tmp_path: Path) -> None:
+    t = np.arange(100, dtype=np.uint32) * 10
+    h5 = tmp_path / "events.h5"
+    write_small_h5(h5, t)
+    with h5py.File(h5, "r+") as f:
+        f["events/t"][49:51] = [505, 495]  # a step back exactly between reads [0, 50) and [50, 100)
+    with EventFile(h5) as events:
+        events.read(0, 50)
+        with pytest.raises(InputError, match="events/t is not sorted inside \\[49, 100\\)"):
+            events.read(50, 100)
 
 
 # --- inputs that are odd but not failures ---------------------------------------------------

@@ -34,17 +34,16 @@ def ray_session() -> Iterator[None]:
     ray.shutdown()
 
 
+Reference = tuple[dict[str, str], list[str]]  # output hashes, result keys in order
+
+
 @pytest.fixture(scope="module")
-def local(small_dsec: Path, tmp_path_factory: pytest.TempPathFactory) -> BuildReport:
+def local(small_dsec: Path, tmp_path_factory: pytest.TempPathFactory) -> Reference:
+    """What Ray must reproduce: a single-process local build."""
     out = tmp_path_factory.mktemp("local")
     report = build(_config(small_dsec, out), executor=LocalExecutor(1))
     assert not report.failures, report.failures
-    return report
-
-
-@pytest.fixture(scope="module")
-def local_hashes(local: BuildReport) -> dict[str, str]:
-    return tree_hashes(local_out(local))
+    return tree_hashes(out), [r.key for r in report.results]
 
 
 def _config(dsec_root: Path, out: Path) -> BuildConfig:
@@ -68,15 +67,15 @@ class Recorder:
 
 
 def test_ray_build_is_byte_identical_to_local(
-    ray_session: None, small_dsec: Path, tmp_path: Path, local_hashes: dict[str, str]
+    ray_session: None, small_dsec: Path, tmp_path: Path, local: Reference
 ) -> None:
+    hashes, keys = local
     recorder = Recorder()
     report = build(_config(small_dsec, tmp_path), executor=RayExecutor(), reporter=recorder)
     assert not report.failures, report.failures
-    assert tree_hashes(tmp_path) == local_hashes
-    keys = sorted(r.key for r in report.results)
-    assert len(keys) == 2
-    assert sorted(recorder.started) == sorted(recorder.finished) == keys
+    assert tree_hashes(tmp_path) == hashes
+    assert [r.key for r in report.results] == keys  # in job order, not finishing order
+    assert sorted(recorder.started) == sorted(recorder.finished) == sorted(keys)
     assert recorder.clips == report.totals.clips_built > 0
 
 
@@ -117,7 +116,7 @@ class WorkerKiller(threading.Thread):
 
 
 def test_killed_worker_is_retried_and_bytes_match(
-    ray_session: None, small_dsec: Path, tmp_path: Path, local_hashes: dict[str, str]
+    ray_session: None, small_dsec: Path, tmp_path: Path, local: Reference
 ) -> None:
     recorder = Recorder()
     with WorkerKiller(tmp_path, VICTIM) as killer:
@@ -126,11 +125,11 @@ def test_killed_worker_is_retried_and_bytes_match(
     assert not report.failures, report.failures
     assert recorder.started.count(VICTIM) == 2  # killed mid-job, then retried
     assert recorder.finished.count(VICTIM) == 1
-    assert tree_hashes(tmp_path) == local_hashes
+    assert tree_hashes(tmp_path) == local[0]
 
 
 def test_out_of_retries_fails_that_job_alone_and_a_rerun_finishes(
-    ray_session: None, small_dsec: Path, tmp_path: Path, local_hashes: dict[str, str]
+    ray_session: None, small_dsec: Path, tmp_path: Path, local: Reference
 ) -> None:
     with WorkerKiller(tmp_path, VICTIM) as killer:
         report = build(_config(small_dsec, tmp_path), executor=RayExecutor(max_retries=0))
@@ -139,7 +138,7 @@ def test_out_of_retries_fails_that_job_alone_and_a_rerun_finishes(
     assert "WorkerCrashedError" in (report.failures[0].error or "")
     again = build(_config(small_dsec, tmp_path), executor=RayExecutor())
     assert not again.failures, again.failures
-    assert tree_hashes(tmp_path) == local_hashes
+    assert tree_hashes(tmp_path) == local[0]
 
 
 def test_missing_ray_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -100,7 +100,7 @@ def fix_and_rebuild(config: BuildConfig, report: VerifyReport, clean: BuildConfi
         if rel not in affected and p.suffix != ".json"
     }
     assert not build(config).failures
-    assert verify_output(config.out, config.dsec_root).ok()
+    assert verify_output(config.out).ok()
     assert tree_hashes(config.out) == tree_hashes(clean.out)
     files = output_files(config.out)
     assert {rel: files[rel].stat().st_mtime_ns for rel in mtimes} == mtimes
@@ -125,7 +125,7 @@ def malicious_npy_bytes(command: str) -> bytes:
     np.lib.format.write_array_header_1_0(
         buffer, {"descr": "|O", "fortran_order": False, "shape": ()}
     )
-    return np.lib.format.magic(1, 0) + buffer.getvalue() + pickle.dumps(_Payload(command))
+    return buffer.getvalue() + pickle.dumps(_Payload(command))  # the header has the magic
 
 
 def truncate(path: Path, keep: float = 0.5) -> None:
@@ -175,10 +175,11 @@ def delete_frame(out: Path, marker: Path) -> tuple[str, Path, int]:
 
 def delete_json_entry_file(out: Path, marker: Path) -> tuple[str, Path, int]:
     layout = OutputLayout(out)
-    entry = json.loads(layout.videollava_json(SPLIT, HALF_SECOND).read_text())[4]
+    items = json.loads(layout.videollava_json(SPLIT, HALF_SECOND).read_text())
+    entry = next(item for item in items if item["id"] == f"{SEQUENCE}_500ms_000011")
     path = layout.component_dir(SPLIT, HALF_SECOND, "mp4") / entry["video"]
     path.unlink()
-    return "mp4", path, int(path.stem)
+    return "mp4", path, 11
 
 
 DAMAGE = [
@@ -210,54 +211,79 @@ def test_clean_build_passes(clean: BuildConfig) -> None:
 
 
 @pytest.mark.parametrize("damage", DAMAGE, ids=[d.__name__ for d in DAMAGE])
-def test_damage_is_reported_and_fixed(
-    damage: Callable[[Path, Path], tuple[str, Path, int]],
-    copy: BuildConfig,
-    clean: BuildConfig,
-    tmp_path: Path,
+def test_damage_is_reported_as_exactly_its_file(
+    damage: Callable[[Path, Path], tuple[str, Path, int]], copy: BuildConfig, tmp_path: Path
 ) -> None:
     marker = tmp_path / "payload-ran"
     component, path, clip = damage(copy.out, marker)
-    duration = path.relative_to(copy.out).parts[1]
     report = verify_output(copy.out)
     assert not report.ok()
     assert [(p.component, p.path) for p in report.problems] == [(component, path)]
     problem = report.problems[0]
-    assert (problem.split, problem.sequence, problem.duration, problem.clip) == (
-        SPLIT,
-        SEQUENCE,
-        duration,
-        clip,
-    )
+    duration = path.relative_to(copy.out).parts[1]
+    assert problem.clip_id == (SPLIT, SEQUENCE, duration, clip)
     assert report.bad(component) == 1
     assert f"[{component}] {path}" in format_verify(report)
-    assert fix_and_rebuild(copy, report, clean) == {(SPLIT, SEQUENCE, duration, clip)}
+    assert not marker.exists()
+
+
+def test_fix_then_build_redoes_only_the_damaged_clips(
+    copy: BuildConfig, clean: BuildConfig, tmp_path: Path
+) -> None:
+    marker = tmp_path / "payload-ran"
+    broken = [damage(copy.out, marker) for damage in DAMAGE]
+    report = verify_output(copy.out, workers=2)
+    assert {(p.component, p.path) for p in report.problems} == {(c, p) for c, p, _ in broken}
+    fixed = fix_and_rebuild(copy, report, clean)
+    assert fixed == {
+        (SPLIT, SEQUENCE, path.relative_to(copy.out).parts[1], clip) for _, path, clip in broken
+    }
     assert not marker.exists()
 
 
 def test_malicious_npy_never_runs_even_with_dsec_root(copy: BuildConfig, tmp_path: Path) -> None:
+    live = tmp_path / "live.npy"  # first prove the payload is live: plain np.load runs it
+    live.write_bytes(malicious_npy_bytes(f"touch {tmp_path / 'np-load-ran'}"))
+    np.load(live, allow_pickle=True)
+    assert (tmp_path / "np-load-ran").exists()
     marker = tmp_path / "payload-ran"
     _, path, _ = malicious_npy(copy.out, marker)
     report = verify_output(copy.out, copy.dsec_root, workers=2)
     assert [p.path for p in report.problems] == [path]
-    assert "unsafe pickle" in report.problems[0].what
+    assert "unsafe pickle, refused global posix.system" in report.problems[0].what
     assert not marker.exists()
 
 
-def test_altered_events_are_caught_with_the_source(copy: BuildConfig, clean: BuildConfig) -> None:
-    path = OutputLayout(copy.out).event_npy(SPLIT, ONE_SECOND, SEQUENCE, 6)
-    data = load_event_npy(path)
+def test_source_mismatches_are_caught_with_the_source(
+    copy: BuildConfig, clean: BuildConfig
+) -> None:
+    layout = OutputLayout(copy.out)
+    # events altered but still a well-formed file
+    npy = layout.event_npy(SPLIT, ONE_SECOND, SEQUENCE, 6)
+    data = load_event_npy(npy)
     data["x"][100] = (int(data["x"][100]) + 1) % 640
     meta = ClipMetadata(**{k: v for k, v in data.items() if k not in ("p", "t", "x", "y")})
-    path.write_bytes(event_npy_bytes(Events(data["p"], data["t"], data["x"], data["y"]), meta))
-    assert verify_output(copy.out).ok()  # a well-formed file: only the source tells
+    npy.write_bytes(event_npy_bytes(Events(data["p"], data["t"], data["x"], data["y"]), meta))
+    # a record whose event range is off by one
+    manifest = Manifest(layout.state_dir)
+    good = record(copy.out, HALF_SECOND, 12)
+    manifest.forget(SPLIT, SEQUENCE, {good.key})
+    writer = manifest.writer(SPLIT, SEQUENCE)
+    writer.append(dataclasses.replace(good, event_start=good.event_start + 1))
+    writer.close()
+
+    assert verify_output(copy.out).ok()  # both agree with themselves: only the source tells
     report = verify_output(copy.out, copy.dsec_root)
-    assert [(p.component, p.path) for p in report.problems] == [("event_npy", path)]
-    assert "x differs from the source" in report.problems[0].what
-    fix_and_rebuild(copy, report, clean)
+    assert [(p.component, p.clip) for p in report.problems] == [("manifest", 12), ("event_npy", 6)]
+    assert report.problems[1].path == npy
+    assert "x differs from the source events" in report.problems[1].what
+    assert fix_and_rebuild(copy, report, clean) == {
+        (SPLIT, SEQUENCE, "1s", 6),
+        (SPLIT, SEQUENCE, "500ms", 12),
+    }
 
 
-def test_temp_extra_part_and_files_of_an_empty_clip(copy: BuildConfig, clean: BuildConfig) -> None:
+def test_stray_files_and_a_stale_json(copy: BuildConfig, clean: BuildConfig) -> None:
     layout = OutputLayout(copy.out)
     temp = layout.event_npy(SPLIT, ONE_SECOND, SEQUENCE, 1).with_name(".000001.npy.tmp-99-0")
     temp.write_bytes(b"half a file")
@@ -268,6 +294,8 @@ def test_temp_extra_part_and_files_of_an_empty_clip(copy: BuildConfig, clean: Bu
     empty = next(r for r in records if r.empty)
     stale = layout.event_npy(SPLIT, Duration.parse(empty.duration), "interlaken_00_d", empty.clip)
     stale.write_bytes(b"not events")
+    dataset = layout.dataset_json(SPLIT, HALF_SECOND)
+    dataset.write_text(json.dumps(json.loads(dataset.read_text())[1:], indent=1))
 
     report = verify_output(copy.out)
     found = {(p.component, p.path, p.clip) for p in report.problems}
@@ -275,36 +303,15 @@ def test_temp_extra_part_and_files_of_an_empty_clip(copy: BuildConfig, clean: Bu
         ("temp", temp, -1),
         ("event_image", extra, 2),
         ("empty", stale, empty.clip),
+        ("json", dataset, -1),
     }
+    assert "1 clip(s) missing" in next(p.what for p in report.problems if p.component == "json")
     fixed = fix_and_rebuild(copy, report, clean)
     assert fixed == {
         (SPLIT, SEQUENCE, "1s", 2),
         (SPLIT, "interlaken_00_d", empty.duration, empty.clip),
     }
     assert not temp.exists() and not extra.exists() and not stale.exists()
-
-
-def test_stale_json_is_reported_and_rewritten(copy: BuildConfig, clean: BuildConfig) -> None:
-    path = OutputLayout(copy.out).dataset_json(SPLIT, ONE_SECOND)
-    items = json.loads(path.read_text())
-    path.write_text(json.dumps(items[1:], indent=1))
-    report = verify_output(copy.out)
-    assert [(p.component, p.path) for p in report.problems] == [("json", path)]
-    assert "1 clip(s) missing" in report.problems[0].what
-    assert fix_and_rebuild(copy, report, clean) == set()
-
-
-def test_wrong_record_is_caught_with_the_source(copy: BuildConfig, clean: BuildConfig) -> None:
-    manifest = Manifest(OutputLayout(copy.out).state_dir)
-    good = record(copy.out, ONE_SECOND, 3)
-    manifest.forget(SPLIT, SEQUENCE, {good.key})
-    writer = manifest.writer(SPLIT, SEQUENCE)
-    writer.append(dataclasses.replace(good, event_start=good.event_start + 1))
-    writer.close()
-    assert verify_output(copy.out).ok()  # the record agrees with itself and the files
-    report = verify_output(copy.out, copy.dsec_root)
-    assert [(p.component, p.clip) for p in report.problems] == [("manifest", 3)]
-    assert fix_and_rebuild(copy, report, clean) == {(SPLIT, SEQUENCE, "1s", 3)}
 
 
 def test_fix_refuses_while_a_build_runs(copy: BuildConfig) -> None:
@@ -315,6 +322,31 @@ def test_fix_refuses_while_a_build_runs(copy: BuildConfig) -> None:
     with pytest.raises(RuntimeError, match="running"):
         fix_output(copy.out, report)
     marker.unlink()
+
+
+def test_ref_format_entries_point_at_the_source(small_dsec: Path, tmp_path: Path) -> None:
+    config = BuildConfig(
+        dsec_root=small_dsec, out=tmp_path / "out", durations=(HALF_SECOND,),
+        sequences=(SEQUENCE,), components=("event_npy", "json"), event_format="ref",
+    )  # fmt: skip
+    assert not build(config).failures
+    assert verify_output(config.out).ok() and verify_output(config.out, small_dsec).ok()
+    dataset = OutputLayout(config.out).dataset_json(SPLIT, HALF_SECOND)
+    clean_bytes = dataset.read_bytes()
+    items = json.loads(clean_bytes)
+    items[3]["event_source"]["start"] += 1
+    dataset.write_text(json.dumps(items, indent=1))
+    report = verify_output(config.out, small_dsec)
+    assert [(p.component, p.path) for p in report.problems] == [("json", dataset)]
+    assert "event_source range" in report.problems[0].what
+    assert fix_output(config.out, report) == set() and not dataset.exists()
+    assert not build(config).failures
+    assert dataset.read_bytes() == clean_bytes
+
+
+def test_a_folder_without_a_build_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="no egpt-dsec build"):
+        verify_output(tmp_path)
 
 
 def test_verify_arguments() -> None:

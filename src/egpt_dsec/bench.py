@@ -29,6 +29,7 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -169,9 +170,10 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
 def _fmt_rate(value: float | None, unit: str = "") -> str:
     if value is None:
         return "-"
+    sep = "" if unit == "B" else " "
     for scale, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
         if abs(value) >= scale:
-            return f"{value / scale:,.1f} {prefix}{unit}/s"
+            return f"{value / scale:,.1f} {prefix}{sep}{unit}/s"
     return f"{value:,.1f} {unit}/s"
 
 
@@ -431,7 +433,17 @@ def run_build(label: str, config: BuildConfig) -> BuildRun:
 
 
 # ---------------------------------------------------------------------------
-# The scratch folder
+# The scratch folder and the run context
+
+
+@dataclass(frozen=True)
+class Bench:
+    """One benchmark invocation: its options, scratch folder and machine facts."""
+
+    args: argparse.Namespace
+    work: Path
+    facts: list[str]
+    argv: list[str]
 
 
 @contextlib.contextmanager
@@ -499,8 +511,9 @@ def _data_line(args: argparse.Namespace, plans: Sequence[SeqPlan], synth_s: floa
 
 def _build_line(config: BuildConfig) -> str:
     shard = "whole sequences" if config.shard_seconds is None else f"{config.shard_seconds:g} s"
+    durations = ",".join(d.label for d in config.durations)
     return (
-        f"- build: workers {config.workers}, durations {','.join(d.label for d in config.durations)}"
+        f"- build: workers {config.workers}, durations {durations}"
         f", components {','.join(config.components)}, mp4 mode {config.video.mode}, "
         f"shards {shard}"
     )
@@ -646,7 +659,8 @@ def _floor_rows(table: Table, run: BuildRun, disk_speed: float) -> None:
     )
 
 
-def _mode_full(args: argparse.Namespace, work: Path) -> int:
+def _mode_full(bench: Bench) -> int:
+    args, work = bench.args, bench.work
     seconds = args.seconds or 20.0
     rate = args.rate or 5e6
     plans = _plans(args, 1, seconds, rate)
@@ -656,42 +670,35 @@ def _mode_full(args: argparse.Namespace, work: Path) -> int:
     _say("measuring the disk")
     speed = disk_write_speed(work, args.disk_gib)
     run = run_build("full", _config(args, root, work / "out"))
-    print(_header(args, work, "full build", plans, synth_s, [run]))
+    print(_header(bench, "full build", plans, synth_s, [run]))
     print(full_table(run, speed).markdown())
     return _check_errors([run])
 
 
 def _header(
-    args: argparse.Namespace,
-    work: Path,
-    title: str,
-    plans: Sequence[SeqPlan],
-    synth_s: float,
-    runs: Sequence[BuildRun],
+    bench: Bench, title: str, plans: Sequence[SeqPlan], synth_s: float, runs: Sequence[BuildRun]
 ) -> str:
-    lines = [f"### egpt-dsec bench: {title}", "", *_facts]
-    lines += [_data_line(args, plans, synth_s), _build_line(runs[0].config), _after_line(runs)]
-    lines.append(f"- command: egpt-dsec bench {' '.join(sys.argv[1:])}".rstrip())
+    lines = [f"### egpt-dsec bench: {title}", "", *bench.facts]
+    lines += [_data_line(bench.args, plans, synth_s), _build_line(runs[0].config)]
+    lines += [_after_line(runs), f"- options: {' '.join(bench.argv) or '(defaults)'}"]
     return "\n".join(lines) + "\n"
-
-
-_facts: list[str] = []
 
 
 # ---------------------------------------------------------------------------
 # --mp4-compare
 
 
-def _mode_mp4(args: argparse.Namespace, work: Path) -> int:
+def _mode_mp4(bench: Bench) -> int:
+    args, work = bench.args, bench.work
     plans = _plans(args, 1, args.seconds or 20.0, args.rate or 2e5)
     root = work / "dsec"
     synth_s = synthesize(root, plans)
     runs = []
-    for mode in MP4_MODES[::-1]:  # remux, encode
-        config = _config(
-            args, root, work / f"out-{mode}", components=("mp4",), video=VideoOptions(mode=mode)
+    for video in (VideoOptions(mode="remux"), VideoOptions(mode="encode")):
+        out = work / f"out-{video.mode}"
+        runs.append(
+            run_build(video.mode, _config(args, root, out, components=("mp4",), video=video))
         )
-        runs.append(run_build(mode, config))
     remux, encode = runs
     table = Table("metric", "remux", "encode", "encode / remux")
 
@@ -715,7 +722,7 @@ def _mode_mp4(args: argparse.Namespace, work: Path) -> int:
         "remux target: 1 frame encoded per input frame",
         _verdict(abs(remux.stats.frames_encoded / frames - 1) <= ONCE_TOLERANCE),
     )
-    row("MP4 files", lambda r: r.stats.bytes_written and r.stats.files_written, "{:,.0f}".format)
+    row("MP4 files", lambda r: r.stats.files_written, "{:,.0f}".format)
     row("MP4 bytes", lambda r: r.stats.bytes_written.get("mp4", 0), _fmt_bytes)
     row(
         "MP4 bytes per clip",
@@ -725,7 +732,7 @@ def _mode_mp4(args: argparse.Namespace, work: Path) -> int:
         _fmt_bytes,
     )
     for stage in ("decode_frames", "encode_mp4", "remux_mp4"):
-        row(f"{stage} seconds", lambda r, s=stage: r.stage(s), _fmt_s)
+        row(f"{stage} seconds", partial(BuildRun.stage, name=stage), _fmt_s)
     row(
         "frames/s encoded",
         lambda r: _div(r.stats.frames_encoded, r.stage("encode_mp4")) or 0,
@@ -733,7 +740,7 @@ def _mode_mp4(args: argparse.Namespace, work: Path) -> int:
     )
     row("wall", lambda r: r.wall, _fmt_s)
     row("peak RSS", lambda r: r.peak_rss, _fmt_bytes)
-    print(_header(args, work, "MP4 remux vs encode", plans, synth_s, runs))
+    print(_header(bench, "MP4 remux vs encode", plans, synth_s, runs))
     print(table.markdown())
     return _check_errors(runs)
 
@@ -742,7 +749,8 @@ def _mode_mp4(args: argparse.Namespace, work: Path) -> int:
 # --scaling
 
 
-def _mode_scaling(args: argparse.Namespace, work: Path) -> int:
+def _mode_scaling(bench: Bench) -> int:
+    args, work = bench.args, bench.work
     plans = _plans(args, 2, args.seconds or 10.0, args.rate or 5e6)
     root = work / "dsec"
     _say("synthesizing two sequences")
@@ -815,7 +823,7 @@ def _mode_scaling(args: argparse.Namespace, work: Path) -> int:
         f"{two.stats.events_decoded / src:.4f}",
     )
     table.add("bytes under OUT", _fmt_bytes(one.out_bytes), _fmt_bytes(two.out_bytes))
-    print(_header(args, work, f"scaling, 1 vs {many} workers", plans, synth_s, runs))
+    print(_header(bench, f"scaling, 1 vs {many} workers", plans, synth_s, runs))
     print(table.markdown())
     return _check_errors(runs)
 
@@ -824,7 +832,8 @@ def _mode_scaling(args: argparse.Namespace, work: Path) -> int:
 # --big-clip
 
 
-def _mode_big_clip(args: argparse.Namespace, work: Path) -> int:
+def _mode_big_clip(bench: Bench) -> int:
+    args, work = bench.args, bench.work
     free = shutil.disk_usage(work).free
     if free < BIG_CLIP_FREE:
         print(
@@ -883,7 +892,7 @@ def _mode_big_clip(args: argparse.Namespace, work: Path) -> int:
     table.add("wall", _fmt_s(run.wall))
     table.add("wall+sync", _fmt_s(run.wall_sync), f"sync after build {run.sync:.2f} s")
     _floor_rows(table, run, speed)
-    print(_header(args, work, "one big clip", plans, synth_s, [run]))
+    print(_header(bench, "one big clip", plans, synth_s, [run]))
     print(table.markdown())
     return _check_errors([run])
 
@@ -892,7 +901,8 @@ def _mode_big_clip(args: argparse.Namespace, work: Path) -> int:
 # --skew
 
 
-def _mode_skew(args: argparse.Namespace, work: Path) -> int:
+def _mode_skew(bench: Bench) -> int:
+    args, work = bench.args, bench.work
     long_s, rate = args.seconds or 60.0, args.rate or 1e6
     sample = _sample_dir(args) if args.replay_real else None
     plans = [SeqPlan("long_00", 0, long_s, rate, args.frame_size, args.seed, sample)]
@@ -916,6 +926,7 @@ def _mode_skew(args: argparse.Namespace, work: Path) -> int:
         shutil.rmtree(out, ignore_errors=True)
     whole, sharded = runs
     src = whole.stats.events_in_sequence  # whole sequences: exact, no overlap
+    extra = (sharded.stats.events_decoded - whole.stats.events_decoded) / src
     table = Table("metric", "whole sequences", f"{shard:g} s shards", "ratio")
     table.add("jobs", f"{whole.jobs}", f"{sharded.jobs}")
     table.add(
@@ -940,7 +951,7 @@ def _mode_skew(args: argparse.Namespace, work: Path) -> int:
         "events decoded per source event",
         f"{whole.stats.events_decoded / src:.4f}",
         f"{sharded.stats.events_decoded / src:.4f}",
-        f"extra by shard borders: {(sharded.stats.events_decoded - whole.stats.events_decoded) / src:.2%}",
+        f"extra by shard borders: {extra:.2%}",
     )
     table.add(
         "events_in_sequence summed over jobs / source events",
@@ -949,15 +960,16 @@ def _mode_skew(args: argparse.Namespace, work: Path) -> int:
         "shards overlap: their counters double-count border events",
     )
     frames = whole.stats.frames_in_sequence
-    table.add(
-        "frame PNG decodes per source frame",
-        f"{whole.stats.frames_decoded / frames:.4f}",
-        f"{sharded.stats.frames_decoded / frames:.4f}",
-    )
+    if whole.stats.frames_decoded and frames:
+        table.add(
+            "frame PNG decodes per source frame",
+            f"{whole.stats.frames_decoded / frames:.4f}",
+            f"{sharded.stats.frames_decoded / frames:.4f}",
+        )
     table.add("clips built", f"{whole.stats.clips_built:,}", f"{sharded.stats.clips_built:,}")
     table.add("bytes under OUT", _fmt_bytes(whole.out_bytes), _fmt_bytes(sharded.out_bytes))
     table.add("peak RSS per worker", _fmt_bytes(whole.peak_rss), _fmt_bytes(sharded.peak_rss))
-    print(_header(args, work, f"skew, {workers} workers: whole vs shards", plans, synth_s, runs))
+    print(_header(bench, f"skew, {workers} workers: whole vs shards", plans, synth_s, runs))
     print(table.markdown())
     return _check_errors(runs)
 
@@ -991,8 +1003,7 @@ def run_bench(args: argparse.Namespace) -> int:
     elif args.skew:
         mode = _mode_skew
     with scratch(args.out, args.keep) as work:
-        _facts[:] = machine_facts(work)
-        return mode(args, work)
+        return mode(Bench(args, work, machine_facts(work), sys.argv[1:]))
 
 
 def main(argv: list[str] | None = None) -> int:

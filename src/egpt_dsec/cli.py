@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from egpt_dsec.bench import add_bench_arguments, run_bench
 from egpt_dsec.config import (
     COMPONENTS,
     DEFAULT_QUESTIONS,
@@ -21,8 +22,11 @@ from egpt_dsec.config import (
     VideoOptions,
 )
 from egpt_dsec.durations import DEFAULT_DURATIONS, parse_durations
+from egpt_dsec.execute.executor import Executor
 from egpt_dsec.execute.lock import OutputLockedError
+from egpt_dsec.layout import OutputLayout
 from egpt_dsec.pipeline import OutputError
+from egpt_dsec.reports.verify import add_verify_arguments
 from egpt_dsec.source.errors import InputError
 
 
@@ -121,6 +125,13 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--crf", type=int, default=28, help="x264 crf (28)")
     build.add_argument("--video-size", type=_size, default=None, help="WxH, made even (source)")
     build.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help="where jobs run: this machine's process pool, or a Ray cluster (local)",
+    )
+    build.add_argument("--ray-address", default=None, help="Ray cluster address (auto)")
+    build.add_argument(
         "--rebuild-changed",
         action="store_true",
         help="rebuild components whose options differ from the existing output",
@@ -131,6 +142,12 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="text file, one question per line, for the human turn",
     )
+
+    verify = commands.add_parser("verify", help="check every finished output file")
+    add_verify_arguments(verify)
+
+    bench = commands.add_parser("bench", help="benchmark a build on synthetic data")
+    add_bench_arguments(bench)
 
     status = commands.add_parser("status", help="show how far a build is")
     status.add_argument("--out", type=Path, required=True)
@@ -206,7 +223,12 @@ def _cmd_build(args: argparse.Namespace) -> int:
     progress = TerminalProgress(count) if sys.stderr.isatty() else LogProgress(count)
     started = time.monotonic()
     try:
-        report = build(config, reporter=progress, rebuild_changed=args.rebuild_changed)
+        report = build(
+            config,
+            executor=_executor(args),
+            reporter=progress,
+            rebuild_changed=args.rebuild_changed,
+        )
     finally:
         progress.close()
     seconds = time.monotonic() - started
@@ -230,6 +252,36 @@ def _cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _executor(args: argparse.Namespace) -> Executor | None:
+    if args.executor == "local":
+        return None  # the pipeline's default: LocalExecutor(--workers)
+    from egpt_dsec.execute.ray_executor import RayExecutor, require_ray
+
+    require_ray()
+    return RayExecutor(address=args.ray_address)
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from egpt_dsec.options_record import load_last_config
+    from egpt_dsec.pipeline import build
+    from egpt_dsec.reports.verify import fix_output, format_verify, verify_output
+
+    report = verify_output(args.out, args.dsec_root, workers=args.workers)
+    print(format_verify(report))
+    if report.ok():
+        return 0
+    if not args.fix:
+        print("run again with --fix to rebuild the affected clips", file=sys.stderr)
+        return 1
+    fixed = fix_output(args.out, report)
+    config = load_last_config(OutputLayout(args.out).state_dir)
+    print(f"rebuilding {len(fixed)} clip(s) with the options of the last build")
+    result = build(config)
+    report = verify_output(args.out, args.dsec_root, workers=args.workers)
+    print(format_verify(report))
+    return 0 if report.ok() and not result.failures else 1
+
+
 def _cmd_status(args: argparse.Namespace) -> int:
     from egpt_dsec.reports.status import collect_status, format_markdown, format_table
 
@@ -249,7 +301,13 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(message)s",
         datefmt="%H:%M:%S",
     )
-    commands = {"synth": _cmd_synth, "build": _cmd_build, "status": _cmd_status}
+    commands = {
+        "synth": _cmd_synth,
+        "build": _cmd_build,
+        "status": _cmd_status,
+        "verify": _cmd_verify,
+        "bench": run_bench,
+    }
     signal.signal(signal.SIGTERM, _terminate)
     try:
         return commands[args.command](args)

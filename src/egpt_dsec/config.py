@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from egpt_dsec.durations import DEFAULT_DURATIONS, Duration
 
@@ -123,3 +123,28 @@ class BuildConfig:
 
     def wants(self, component: str) -> bool:
         return component in self.components
+
+
+def config_to_json(config: BuildConfig) -> dict[str, Any]:
+    """A JSON-ready form of the config, so ``verify --fix`` can rebuild with it."""
+    data = asdict(config)
+    data["dsec_root"], data["out"] = str(config.dsec_root), str(config.out)
+    data["durations"] = [d.label for d in config.durations]
+    return data
+
+
+def config_from_json(data: dict[str, Any]) -> BuildConfig:
+    video = dict(data["video"])
+    video["size"] = tuple(video["size"]) if video.get("size") else None
+    tuples = ("splits", "sequences", "components", "questions")
+    return BuildConfig(
+        **{
+            **data,
+            **{k: tuple(data[k]) if data[k] is not None else None for k in tuples},
+            "dsec_root": Path(data["dsec_root"]),
+            "out": Path(data["out"]),
+            "durations": tuple(Duration.parse(d) for d in data["durations"]),
+            "images": EventImageOptions(**data["images"]),
+            "video": VideoOptions(**video),
+        }
+    )

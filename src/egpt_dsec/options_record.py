@@ -13,9 +13,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from egpt_dsec.config import COMPONENTS, BuildConfig
+from egpt_dsec.config import COMPONENTS, BuildConfig, config_from_json, config_to_json
 
 OPTIONS_FILE = "options.json"
+LAST_CONFIG_FILE = "last_build.json"
 
 
 def component_options(config: BuildConfig) -> dict[str, dict[str, Any]]:
@@ -65,6 +66,20 @@ def save_options(state_dir: Path, config: BuildConfig) -> None:
     tmp = state_dir / f".{OPTIONS_FILE}.tmp-{os.getpid()}"
     tmp.write_text(json.dumps(recorded, indent=1, sort_keys=True))
     os.replace(tmp, state_dir / OPTIONS_FILE)
+
+
+def save_last_config(state_dir: Path, config: BuildConfig) -> None:
+    """The whole config of the last build, for ``verify --fix``."""
+    tmp = state_dir / f".{LAST_CONFIG_FILE}.tmp-{os.getpid()}"
+    tmp.write_text(json.dumps(config_to_json(config), indent=1, sort_keys=True))
+    os.replace(tmp, state_dir / LAST_CONFIG_FILE)
+
+
+def load_last_config(state_dir: Path) -> BuildConfig:
+    path = state_dir / LAST_CONFIG_FILE
+    if not path.is_file():
+        raise ValueError(f"{path} is missing: no build has run on this output yet")
+    return config_from_json(json.loads(path.read_text()))
 
 
 def changed_options(state_dir: Path, config: BuildConfig) -> dict[str, list[str]]:

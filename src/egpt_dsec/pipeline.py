@@ -18,7 +18,12 @@ from egpt_dsec.execute.lock import output_lock
 from egpt_dsec.execute.report import JobResult, JobStats, NullReporter, Reporter
 from egpt_dsec.layout import OutputLayout
 from egpt_dsec.manifest import Manifest, SequencePlan
-from egpt_dsec.options_record import OptionsChangedError, changed_options, save_options
+from egpt_dsec.options_record import (
+    OptionsChangedError,
+    changed_options,
+    save_last_config,
+    save_options,
+)
 from egpt_dsec.plan.clips import plan_windows
 from egpt_dsec.plan.shards import plan_shards
 from egpt_dsec.source.discover import SequenceSource, discover_sequences
@@ -94,6 +99,7 @@ def _build(
     if changes:
         manifest.forget_components(set(changes))
     save_options(layout.state_dir, config)
+    save_last_config(layout.state_dir, config)
     sources = discover_sequences(config.dsec_root, config.splits, config.sequences, config.camera)
     planned, early_failures = _write_plans(sources, config, manifest)
     jobs = [

@@ -8,6 +8,7 @@ by Ray; the retry skips the clips its manifest already records.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
@@ -15,6 +16,8 @@ from typing import Any
 from egpt_dsec.execute.executor import QueueReporter, relay
 from egpt_dsec.execute.job import SequenceJob, run_job
 from egpt_dsec.execute.report import JobResult, Reporter
+
+log = logging.getLogger(__name__)
 
 RAY_MISSING = "--executor ray needs Ray: pip install 'egpt-dsec[ray]'"
 
@@ -87,8 +90,10 @@ class RayExecutor:
                     results[i] = self._result_of(ref, jobs[i])
                     reporter.job_finished(results[i])
         finally:
-            for ref in pending:  # only after an interrupt: free the cluster
-                ray.cancel(ref, force=True)
+            if pending:  # interrupted: stop the tasks the way Ctrl-C would, so they clean up
+                for ref in pending:
+                    ray.cancel(ref)
+                ray.wait(list(pending), num_returns=len(pending), timeout=30)
             channel.shutdown(force=True)
         return [results[i] for i in range(len(jobs))]
 
@@ -97,7 +102,11 @@ class RayExecutor:
         try:
             result: JobResult = self.ray.get(ref)
         except Exception as exc:
-            return JobResult(job.key, error=f"Ray task failed: {type(exc).__name__}: {exc}")
+            log.error("%s: Ray task failed", job.key, exc_info=exc)
+            first_line = (str(exc).splitlines() or [""])[0]
+            tries = self.max_retries + 1
+            error = f"Ray gave up after {tries} attempt(s): {type(exc).__name__}: {first_line}"
+            return JobResult(job.key, error=error)
         return result
 
 

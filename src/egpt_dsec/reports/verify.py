@@ -31,6 +31,7 @@ from PIL import Image
 
 from egpt_dsec.durations import Duration
 from egpt_dsec.events import EVENT_DTYPES, EVENT_FIELDS, SENSOR_HEIGHT, SENSOR_WIDTH
+from egpt_dsec.execute.lock import output_lock
 from egpt_dsec.layout import (
     DATASET_JSON,
     STATE_DIR,
@@ -49,6 +50,7 @@ from egpt_dsec.source.timestamps import list_frames, read_timestamps
 from egpt_dsec.writers.annotations import ClipEntry, annotation_files
 from egpt_dsec.writers.atomic import is_temp_name, remove_path
 from egpt_dsec.writers.mp4 import video_size
+from egpt_dsec.writers.safe_paths import ensure_inside
 
 FILE_COMPONENTS = ("event_npy", "event_image", "video", "mp4")
 # Rows of the summary table: "manifest" counts clip records, "empty" the 0-event clips
@@ -603,6 +605,7 @@ def _json_problems(
     manifest: Manifest,
     records: dict[tuple[str, str], dict[tuple[str, int], ClipRecord]],
     options: _Options,
+    dsec_root: Path | None,
     checked: Counter[str],
 ) -> list[Problem]:
     """Each JSON the build wrote lists exactly the non-empty clips, and its paths exist."""
@@ -620,77 +623,90 @@ def _json_problems(
         expected = sorted(
             entries.get((split, label), []), key=lambda e: (e.sequence, e.record.clip)
         )
-        want_bytes: tuple[bytes | None, bytes | None] = (None, None)
-        if options.questions is not None:
-            want_bytes = annotation_files(expected, options.questions)
+        # The exact bytes follow from the manifest and the questions; in ref format they
+        # also hold the DSEC root as the build spelled it, so only the entries are checked.
+        want: tuple[bytes | None, bytes | None] = (None, None)
+        if options.questions is not None and options.event_format == "npy":
+            want = annotation_files(expected, options.questions)
         with_mp4 = [e for e in expected if "mp4" in e.record.components]
         files = (
-            (layout.dataset_json(split, duration), [e.id for e in expected], want_bytes[0]),
-            (layout.videollava_json(split, duration), [e.id for e in with_mp4], want_bytes[1]),
+            (layout.dataset_json(split, duration), expected, want[0]),
+            (layout.videollava_json(split, duration), with_mp4, want[1]),
         )
-        for path, ids, want in files:
-            checked["json"] += 1
-            problems += _json_file_problems(path, split, label, ids, want, options)
+        for path, listed, want_bytes in files:
+            checked["json"] += bool(listed) or path.exists()
+            found = _json_file_problems(path, listed, want_bytes, options, dsec_root)
+            problems += [
+                Problem(at, "json", split, sequence, label, clip, what)
+                for at, sequence, clip, what in found
+            ]
     return problems
+
+
+_Found = tuple[Path, str, int, str]  # path, sequence, clip, what
 
 
 def _json_file_problems(
     path: Path,
-    split: str,
-    label: str,
-    ids: list[str],
+    expected: list[ClipEntry],
     want: bytes | None,
     options: _Options,
-) -> list[Problem]:
-    def problem(what: str, at: Path = path, sequence: str = "", clip: int = -1) -> Problem:
-        return Problem(at, "json", split, sequence, label, clip, what)
-
+    dsec_root: Path | None,
+) -> list[_Found]:
     videollava = path.name == VIDEOLLAVA_JSON
     if not path.is_file():
-        return [] if videollava and not ids else [problem("missing")]
-    if videollava and not ids:
-        return [problem("stale: no clip of this duration has an MP4")]
-    data = path.read_bytes()
+        return [] if videollava and not expected else [(path, "", -1, "missing")]
+    if videollava and not expected:
+        return [(path, "", -1, "stale: no clip of this duration has an MP4")]
     try:
+        data = path.read_bytes()
         items = json.loads(data)
-    except ValueError as exc:
-        return [problem(f"cannot be parsed ({exc})")]
+    except (OSError, ValueError) as exc:
+        return [(path, "", -1, f"cannot be read or parsed ({exc})")]
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-        return [problem("is not a list of entries")]
+        return [(path, "", -1, "is not a list of entries")]
+    by_id = {e.id: e for e in expected}
     got = [str(item.get("id")) for item in items]
-    missing, extra = sorted(set(ids) - set(got)), sorted(set(got) - set(ids))
+    missing, extra = sorted(set(by_id) - set(got)), sorted(set(got) - set(by_id))
     if missing or extra or len(got) != len(set(got)):
         parts = [f"{len(missing)} clip(s) missing (e.g. {missing[0]})"] if missing else []
         parts += [f"{len(extra)} entry(ies) not in the manifest (e.g. {extra[0]})"] if extra else []
         parts += ["repeated ids"] if len(got) != len(set(got)) else []
-        return [problem("; ".join(parts))]
-    problems = []
-    base = path.parent
+        return [(path, "", -1, "; ".join(parts))]
+    found: list[_Found] = []
     keys = {"video": "mp4"} if videollava else dict(_DATASET_PATH_KEYS)
-    if options.event_format != "npy":
-        keys.pop("event_data", None)
     for item in items:
+        entry = by_id[str(item["id"])]
         for key, component in keys.items():
             value = item.get(key)
             for rel in value if isinstance(value, list) else [] if value is None else [value]:
-                target = _entry_path(base / component, rel)
-                exists = target is not None and (
+                target = _entry_path(path.parent / component, rel)
+                if target is None or not (
                     target.is_dir() if component == "video" else target.is_file()
-                )
-                if not exists:
-                    sequence, clip = str(item.get("sequence", "")), _int_or(item.get("clip"), -1)
-                    where = target if target is not None else path
-                    problems.append(
-                        problem(
-                            f"{path.name} entry {item['id']}: {key} {rel!r} missing",
-                            where,
-                            sequence,
-                            clip,
-                        )
-                    )
-    if not problems and want is not None and data != want:
-        problems.append(problem("differs from what the manifest gives (stale or edited)"))
-    return problems
+                ):
+                    what = f"{path.name} entry {entry.id}: {key} {rel!r} missing"
+                    found.append((target or path, entry.sequence, entry.record.clip, what))
+        if not videollava and options.event_format == "ref":
+            bad = _event_source_problem(item.get("event_source"), entry.record, dsec_root)
+            if bad:
+                found.append((path, "", -1, f"entry {entry.id}: {bad}"))
+    if not found and want is not None and data != want:
+        found.append((path, "", -1, "differs from what the manifest gives (stale or edited)"))
+    return found
+
+
+def _event_source_problem(source: object, record: ClipRecord, dsec_root: Path | None) -> str | None:
+    """A ref-format entry points at the record's index range of an existing events file."""
+    if not isinstance(source, dict):
+        return "event_source missing"
+    span = (source.get("start"), source.get("stop"))
+    if span != (record.event_start, record.event_start + record.num_events):
+        return f"event_source range {span} differs from the manifest"
+    rel = source.get("relative_to_dsec_root")
+    target = _entry_path(dsec_root, rel) if dsec_root is not None else None
+    if dsec_root is not None and (target is None or not target.is_file()):
+        return f"event_source {rel!r} is not a file under {dsec_root}"
+    return None
 
 
 _DATASET_PATH_KEYS = (
@@ -706,12 +722,6 @@ def _entry_path(folder: Path, rel: object) -> Path | None:
     if not isinstance(rel, str) or not rel or os.path.isabs(rel) or ".." in Path(rel).parts:
         return None
     return folder / rel
-
-
-def _int_or(value: object, default: int) -> int:
-    if isinstance(value, int | str) and str(value).isdigit():
-        return int(value)
-    return default
 
 
 # ---------------------------------------------------------------------------
@@ -759,9 +769,12 @@ def verify_output(
     ``reporter(n)`` is called from the calling thread after each clip, with the number of
     clips just checked (so a tqdm bar's ``update`` fits; ``count_clips`` gives the total).
     With ``dsec_root`` events and frames are compared with the source; a sequence missing
-    there raises InputError (a wrong root would otherwise flag every clip).
+    there raises InputError (a wrong root would otherwise flag every clip). A folder that
+    holds no build raises ValueError rather than passing with nothing checked.
     """
     layout = OutputLayout(out)
+    if not layout.state_dir.is_dir():
+        raise ValueError(f"{out} holds no egpt-dsec build (no {STATE_DIR} folder)")
     manifest = Manifest(layout.state_dir)
     options = _Options.load(layout.state_dir)
     records = manifest.all_records()
@@ -795,7 +808,7 @@ def verify_output(
                 if source is not None:
                     source.events.close()
     problems += _mp4_size_problems(sizes, sources, options)
-    problems += _json_problems(layout, manifest, records, options, checked)
+    problems += _json_problems(layout, manifest, records, options, dsec_root, checked)
     problems = _drop_repeats(problems)
     checked_all = {c: checked.get(c, 0) for c in REPORT_COMPONENTS}
     return VerifyReport(checked_all, problems, clips, running)
@@ -921,27 +934,29 @@ def format_verify(report: VerifyReport, max_listed: int = 200) -> str:
 
 
 def fix_output(out: Path, report: VerifyReport) -> set[ClipId]:
-    """Forget the clips with problems and delete their bad files and any temp files.
+    """Forget the clips with problems, then delete their bad files and any temp files.
 
     Returns the forgotten clips; a build with the recorded options then redoes exactly
-    those (and rewrites the JSON). Refuses while a build runs: its temp files are live.
+    those (and rewrites the JSON). Holds the output lock, and refuses while a build is
+    marked running: its temp files are live. Never deletes through a link leaving OUT.
     """
     layout = OutputLayout(out)
     manifest = Manifest(layout.state_dir)
-    running = manifest.running()
-    if running:
-        raise RuntimeError(f"a build is running on {out} ({', '.join(running)}); fix it later")
-    root = Path(os.path.abspath(out))
-    forget: dict[tuple[str, str], set[tuple[str, int]]] = defaultdict(set)
-    for p in report.problems:
-        if _deletable(p) and Path(os.path.abspath(p.path)).is_relative_to(root):
-            remove_path(p.path)
-        clip_id = p.clip_id
-        if clip_id is not None and p.component != "temp":
-            split, sequence, duration, clip = clip_id
-            forget[(split, sequence)].add((duration, clip))
-    for (split, sequence), keys in sorted(forget.items()):
-        manifest.forget(split, sequence, keys)
+    with output_lock(layout.state_dir):
+        running = manifest.running()
+        if running:
+            raise RuntimeError(f"a build is running on {out} ({', '.join(running)}); fix later")
+        forget: dict[tuple[str, str], set[tuple[str, int]]] = defaultdict(set)
+        for p in report.problems:
+            if p.clip_id is not None and p.component != "temp":
+                split, sequence, duration, clip = p.clip_id
+                forget[(split, sequence)].add((duration, clip))
+        for (split, sequence), keys in sorted(forget.items()):
+            manifest.forget(split, sequence, keys)
+        for p in report.problems:
+            if _deletable(p):
+                ensure_inside(out, p.path.parent)  # the path itself may be a link: unlinked
+                remove_path(p.path)
     return {(s, q, d, c) for (s, q), keys in forget.items() for d, c in keys}
 
 
