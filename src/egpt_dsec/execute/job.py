@@ -40,6 +40,7 @@ from egpt_dsec.writers.mp4 import (
     to_video_frame,
     video_size,
 )
+from egpt_dsec.writers.safe_paths import ensure_inside
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +116,7 @@ def _run(job: SequenceJob, manifest: Manifest, reporter: Reporter) -> JobResult:
     frame_paths = list_frames(source.frames_dir, len(timestamps))
     for duration in config.durations:
         for folder in layout.sequence_dirs(source.split, duration, source.name):
+            ensure_inside(config.out, folder)  # never write through a planted symlink
             remove_stale_temps(folder)
     with Image.open(frame_paths[0]) as first:
         size = video_size(first.width, first.height, config.video.size)
