@@ -683,7 +683,7 @@ def _mode_full(bench: Bench) -> int:
     synth_s = synthesize(root, plans)
     _say("measuring the disk")
     speed = disk_write_speed(work, args.disk_gib)
-    run = run_build("full", _config(args, root, work / "out"))
+    run = run_build("full", _config(args, root, work / "out"), args.warm_input)
     print(_header(bench, "full build", plans, synth_s, [run]))
     print(full_table(run, speed).markdown())
     return _check_errors([run])
@@ -711,7 +711,11 @@ def _mode_mp4(bench: Bench) -> int:
     for video in (VideoOptions(mode="remux"), VideoOptions(mode="encode")):
         out = work / f"out-{video.mode}"
         runs.append(
-            run_build(video.mode, _config(args, root, out, components=("mp4",), video=video))
+            run_build(
+                video.mode,
+                _config(args, root, out, components=("mp4",), video=video),
+                args.warm_input,
+            )
         )
     remux, encode = runs
     table = Table("metric", "remux", "encode", "encode / remux")
@@ -776,7 +780,9 @@ def _mode_scaling(bench: Bench) -> int:
         out = work / f"out-{workers}w"
         runs.append(
             run_build(
-                f"{workers}w", _config(args, root, out, components=components, workers=workers)
+                f"{workers}w",
+                _config(args, root, out, components=components, workers=workers),
+                args.warm_input,
             )
         )
         shutil.rmtree(out, ignore_errors=True)  # keep disk use to one build at a time
@@ -865,7 +871,7 @@ def _mode_big_clip(bench: Bench) -> int:
     config = _config(
         args, root, work / "out", durations=durations, components=args.components or ("event_npy",)
     )
-    run = run_build("big-clip", config)
+    run = run_build("big-clip", config, args.warm_input)
     s = run.stats
     table = Table("metric", "value", "ratio / target")
     table.add("clips built", f"{s.clips_built:,}")
@@ -936,7 +942,7 @@ def _mode_skew(bench: Bench) -> int:
         config = _config(
             args, root, out, workers=workers, components=components, shard_seconds=seconds
         )
-        runs.append(run_build(label, config))
+        runs.append(run_build(label, config, args.warm_input))
         shutil.rmtree(out, ignore_errors=True)
     whole, sharded = runs
     src = whole.stats.events_in_sequence  # whole sequences: exact, no overlap

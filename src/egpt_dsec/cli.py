@@ -311,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     try:
         return commands[args.command](args)
-    except (InputError, ValueError, OutputError, OutputLockedError) as exc:
+    except (InputError, ValueError, ImportError, OutputError, OutputLockedError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -286,6 +286,7 @@ def _check_clip_with(task: _ClipTask, events: EventFile | None) -> _ClipResult:
 
 
 def _manifest_path(task: _ClipTask) -> Path:
+    """Where a record problem is shown (a sharded sequence keeps it in ``<seq>@NNN.jsonl``)."""
     return task.layout.state_dir / MANIFEST_DIR / task.split / f"{task.sequence}.jsonl"
 
 
