@@ -273,7 +273,11 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     if not args.fix:
         print("run again with --fix to rebuild the affected clips", file=sys.stderr)
         return 1
-    fixed = fix_output(args.out, report)
+    try:
+        fixed = fix_output(args.out, report)
+    except RuntimeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     config = load_last_config(OutputLayout(args.out).state_dir)
     print(f"rebuilding {len(fixed)} clip(s) with the options of the last build")
     result = build(config)
