@@ -261,10 +261,6 @@ def test_broken_sequence_fails_alone(case: str, root: Path, tmp_path: Path) -> N
         assert Manifest(OutputLayout(out).state_dir).sequence_records("train", BAD)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="job.py opens frame 0 with Image.open: it should use source.frames.frame_size",
-)
 def test_unidentifiable_first_frame_fails_alone(root: Path, tmp_path: Path) -> None:
     (root / "train" / BAD / FRAMES / "000000.png").write_bytes(b"not a png at all")
     out = tmp_path / "out"
@@ -462,7 +458,6 @@ def test_ensure_inside_refuses_dotdot(tmp_path: Path) -> None:
         ensure_inside(out, tmp_path / "out-sibling" / "x.npy")  # a shared prefix is not inside
 
 
-@pytest.mark.xfail(strict=True, reason="job.py must call writers.safe_paths.ensure_inside")
 def test_build_refuses_to_write_through_a_planted_symlink(root: Path, tmp_path: Path) -> None:
     out, outside = tmp_path / "out", tmp_path / "outside"
     outside.mkdir()

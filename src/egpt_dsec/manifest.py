@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO
 
+from egpt_dsec.writers.atomic import atomic_write_bytes
+
 MANIFEST_DIR = "manifest"
 PLAN_DIR = "plan"
 RUNNING_DIR = "running"
@@ -132,10 +134,7 @@ class Manifest:
 
     def write_plan(self, plan: SequencePlan) -> None:
         path = self.state_dir / PLAN_DIR / plan.split / f"{plan.sequence}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        tmp.write_text(json.dumps(asdict(plan), sort_keys=True))
-        os.replace(tmp, path)
+        atomic_write_bytes(path, json.dumps(asdict(plan), sort_keys=True).encode())
 
     def plans(self) -> list[SequencePlan]:
         root = self.state_dir / PLAN_DIR
@@ -215,9 +214,7 @@ def _end_cut_line(path: Path, handle: IO[str]) -> None:
 
 
 def _rewrite(path: Path, records: list[ClipRecord]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text("".join(r.to_line() for r in records))
-    os.replace(tmp, path)
+    atomic_write_bytes(path, "".join(r.to_line() for r in records).encode())
 
 
 def _read_lines(path: Path) -> Iterator[ClipRecord]:

@@ -8,12 +8,12 @@ or (when asked) rebuild just the affected components.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from egpt_dsec.config import COMPONENTS, BuildConfig, config_from_json, config_to_json
+from egpt_dsec.writers.atomic import atomic_write_bytes
 
 OPTIONS_FILE = "options.json"
 LAST_CONFIG_FILE = "last_build.json"
@@ -63,16 +63,15 @@ def save_options(state_dir: Path, config: BuildConfig) -> None:
     current = component_options(config)
     for component in config.components:
         recorded[component] = current[component]
-    tmp = state_dir / f".{OPTIONS_FILE}.tmp-{os.getpid()}"
-    tmp.write_text(json.dumps(recorded, indent=1, sort_keys=True))
-    os.replace(tmp, state_dir / OPTIONS_FILE)
+    atomic_write_bytes(
+        state_dir / OPTIONS_FILE, json.dumps(recorded, indent=1, sort_keys=True).encode()
+    )
 
 
 def save_last_config(state_dir: Path, config: BuildConfig) -> None:
     """The whole config of the last build, for ``verify --fix``."""
-    tmp = state_dir / f".{LAST_CONFIG_FILE}.tmp-{os.getpid()}"
-    tmp.write_text(json.dumps(config_to_json(config), indent=1, sort_keys=True))
-    os.replace(tmp, state_dir / LAST_CONFIG_FILE)
+    data = json.dumps(config_to_json(config), indent=1, sort_keys=True)
+    atomic_write_bytes(state_dir / LAST_CONFIG_FILE, data.encode())
 
 
 def load_last_config(state_dir: Path) -> BuildConfig:

@@ -31,6 +31,7 @@ from egpt_dsec.source.errors import InputError
 from egpt_dsec.source.timestamps import read_timestamps
 from egpt_dsec.writers.annotations import ClipEntry, annotation_files
 from egpt_dsec.writers.atomic import atomic_write_bytes, remove_stale_temps
+from egpt_dsec.writers.safe_paths import UnsafeOutputPath, ensure_inside
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,9 @@ def _build(
     save_last_config(layout.state_dir, config)
     sources = discover_sequences(config.dsec_root, config.splits, config.sequences, config.camera)
     planned, early_failures = _write_plans(sources, config, manifest)
+    unsafe = _clear_stale_temps(config, [source for source, _ in planned])
+    early_failures += unsafe
+    planned = [(s, ts) for s, ts in planned if s.key not in {f.key for f in unsafe}]
     jobs = [
         SequenceJob(source, config, shard)
         for source, timestamps in planned
@@ -134,6 +138,28 @@ def _write_plans(
     return ok, failed
 
 
+def _clear_stale_temps(config: BuildConfig, sources: list[SequenceSource]) -> list[JobResult]:
+    """Remove what crashed runs left, once, under the lock and before any job starts
+    (jobs of one sequence run side by side and must not delete each other's temps).
+    A sequence whose output folder lies outside OUT (a planted link) fails alone."""
+    layout = OutputLayout(config.out)
+    failures = []
+    for source in sources:
+        try:
+            for duration in config.durations:
+                for folder in layout.sequence_dirs(source.split, duration, source.name):
+                    ensure_inside(config.out, folder)
+                    remove_stale_temps(folder)
+        except UnsafeOutputPath as exc:
+            log.error("%s: %s", source.key, exc)
+            failures.append(JobResult(source.key, error=str(exc)))
+    for split in sorted({source.split for source in sources}):
+        for kind in ("scratch", "plan", "manifest"):
+            remove_stale_temps(layout.state_dir / kind / split)
+    remove_stale_temps(layout.state_dir)
+    return failures
+
+
 def _size_hint(job: SequenceJob) -> float:
     """Expected work: the events file size times the share of time the shard covers."""
     try:
@@ -164,6 +190,7 @@ def write_annotations(config: BuildConfig, manifest: Manifest, splits: list[str]
             dataset, videollava = annotation_files(
                 entries.get((split, duration.label), []), config.questions
             )
+            ensure_inside(config.out, layout.duration_dir(split, duration))
             remove_stale_temps(layout.duration_dir(split, duration))
             atomic_write_bytes(layout.dataset_json(split, duration), dataset)
             written += 1

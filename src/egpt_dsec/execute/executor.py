@@ -12,12 +12,15 @@ import multiprocessing as mp
 import os
 import queue
 import signal
+import time
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Protocol
 
 from egpt_dsec.execute.job import SequenceJob, run_job
 from egpt_dsec.execute.report import JobResult, Reporter
+
+STOP_GRACE_SECONDS = 30.0
 
 
 class Executor(Protocol):
@@ -105,13 +108,23 @@ class LocalExecutor:
 
 
 def _stop_workers(pool: ProcessPoolExecutor, pending: dict[Future[JobResult], int]) -> None:
-    """Cancel queued jobs and interrupt running ones, which clean up before they exit."""
+    """Cancel queued jobs and interrupt running ones, which clean up before they exit.
+
+    A worker that has not exited after ``STOP_GRACE_SECONDS`` is killed: its temp
+    files are then removed by the next build, before any job starts.
+    """
     for future in pending:
         future.cancel()
-    for process in list(getattr(pool, "_processes", {}).values()):
+    processes = list(getattr(pool, "_processes", {}).values())
+    for process in processes:
         with contextlib.suppress(ProcessLookupError):
             os.kill(process.pid, signal.SIGTERM)
-    pool.shutdown(wait=True, cancel_futures=True)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _drain(channel: Any, reporter: Reporter) -> None:

@@ -18,7 +18,6 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 
 import numpy as np
-from PIL import Image
 
 from egpt_dsec.config import BuildConfig
 from egpt_dsec.execute.clip_builder import FILE_COMPONENTS, ClipBuilder, SequenceContext
@@ -29,10 +28,9 @@ from egpt_dsec.plan.clips import Clip, plan_sequence
 from egpt_dsec.plan.shards import WHOLE_SEQUENCE, Shard
 from egpt_dsec.source.discover import SequenceSource
 from egpt_dsec.source.errors import InputError
-from egpt_dsec.source.frames import decode_frame
+from egpt_dsec.source.frames import decode_frame, frame_size
 from egpt_dsec.source.h5events import EventFile
 from egpt_dsec.source.timestamps import list_frames, read_timestamps
-from egpt_dsec.writers.atomic import remove_stale_temps
 from egpt_dsec.writers.mp4 import (
     EncodedSequence,
     SequenceEncoder,
@@ -40,7 +38,7 @@ from egpt_dsec.writers.mp4 import (
     to_video_frame,
     video_size,
 )
-from egpt_dsec.writers.safe_paths import ensure_inside
+from egpt_dsec.writers.safe_paths import UnsafeOutputPath
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +64,7 @@ def run_job(job: SequenceJob, reporter: Reporter | None = None) -> JobResult:
     marker = manifest.mark_running(job.source.split, job.source.name, job.shard.unit)
     try:
         result = _run(job, manifest, reporter)
-    except InputError as exc:
+    except (InputError, UnsafeOutputPath) as exc:
         log.error("%s: %s", job.key, exc)
         result = JobResult(job.key, error=str(exc))
     except Exception as exc:
@@ -114,12 +112,7 @@ def _run(job: SequenceJob, manifest: Manifest, reporter: Reporter) -> JobResult:
         return JobResult(job.key, stats, too_short)
 
     frame_paths = list_frames(source.frames_dir, len(timestamps))
-    for duration in config.durations:
-        for folder in layout.sequence_dirs(source.split, duration, source.name):
-            ensure_inside(config.out, folder)  # never write through a planted symlink
-            remove_stale_temps(folder)
-    with Image.open(frame_paths[0]) as first:
-        size = video_size(first.width, first.height, config.video.size)
+    size = video_size(*frame_size(frame_paths[0]), config.video.size)
     ctx = SequenceContext(
         source.split, source.name, config, layout, timestamps, frame_paths, size, stats
     )
@@ -159,7 +152,6 @@ def _sequence_encoder(ctx: SequenceContext, clips: list[Clip], shard: Shard) -> 
     keyframes = {i - first for c in clips for i in (c.frame_start, c.frame_stop)}
     name = f"{ctx.sequence}@{shard.unit}.mp4" if shard.unit else f"{ctx.sequence}.mp4"
     scratch = ctx.layout.state_dir / "scratch" / ctx.split / name
-    remove_stale_temps(scratch.parent)
     return SequenceEncoder(scratch, *ctx.video_size, ctx.config.video, keyframes)
 
 
