@@ -1,0 +1,50 @@
+"""Repair: forget the clips with problems and delete their bad files, so a build redoes them."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+from egpt_dsec.execute.lock import output_lock
+from egpt_dsec.layout import DATASET_JSON, VIDEOLLAVA_JSON, OutputLayout
+from egpt_dsec.manifest import ClipKey, Manifest
+from egpt_dsec.reports.verify.report import FILE_COMPONENTS, ClipId, Problem, VerifyReport
+from egpt_dsec.writers.atomic import remove_path
+from egpt_dsec.writers.safe_paths import ensure_inside
+
+
+def fix_output(out: Path, report: VerifyReport) -> set[ClipId]:
+    """Forget the clips with problems, then delete their bad files and any temp files.
+
+    Returns the forgotten clips; a build with the recorded options then redoes exactly
+    those (and rewrites the JSON). Holds the output lock, and refuses while a build is
+    marked running: its temp files are live. Never deletes through a link leaving OUT.
+    """
+    layout = OutputLayout(out)
+    manifest = Manifest(layout.state_dir)
+    forgotten = {
+        clip_id
+        for p in report.problems
+        if p.component != "temp" and (clip_id := p.clip_id) is not None
+    }
+    by_sequence: dict[tuple[str, str], set[ClipKey]] = defaultdict(set)
+    for split, sequence, duration, clip in forgotten:
+        by_sequence[(split, sequence)].add((duration, clip))
+    with output_lock(layout.state_dir):
+        running = manifest.running()
+        if running:
+            raise RuntimeError(f"a build is running on {out} ({', '.join(running)}); fix later")
+        for (split, sequence), keys in sorted(by_sequence.items()):
+            manifest.forget(split, sequence, keys)
+        for p in report.problems:
+            if _deletable(p):
+                ensure_inside(out, p.path.parent)  # the path itself may be a link: unlinked
+                remove_path(p.path)
+    return forgotten
+
+
+def _deletable(problem: Problem) -> bool:
+    """Bad output files and temp files go; records, and files a JSON merely names, stay."""
+    if problem.component in (*FILE_COMPONENTS, "empty", "temp"):
+        return True
+    return problem.component == "json" and problem.path.name in (DATASET_JSON, VIDEOLLAVA_JSON)

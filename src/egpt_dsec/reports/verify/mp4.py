@@ -1,0 +1,87 @@
+"""A clip's MP4: every frame decodes, the stored count is exact, and a sequence shares one size."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+
+from egpt_dsec.reports.verify.options import RecordedOptions
+from egpt_dsec.reports.verify.report import ClipId, Problem
+from egpt_dsec.reports.verify.sources import Source
+from egpt_dsec.reports.verify.task import ClipTask
+from egpt_dsec.writers.mp4 import PIX_FMT, video_size
+
+
+@dataclass(frozen=True)
+class Mp4Size:
+    """A good MP4's size, kept until its sequence's sizes can be compared."""
+
+    path: Path
+    size: tuple[int, int]
+    clip_id: ClipId
+
+
+def mp4_problems(task: ClipTask) -> tuple[list[Problem], Mp4Size | None]:
+    r = task.record
+    path = task.layout.mp4(*task.path_args)
+    found = _decoded_size(path, r.frame_stop - r.frame_start)
+    if isinstance(found, str):
+        return [task.problem("mp4", path, found)], None
+    return [], Mp4Size(path, found, task.clip_id)
+
+
+def _decoded_size(path: Path, frames: int) -> str | tuple[int, int]:
+    """Its (width, height), or what is wrong: Video-LLaVA samples by the stored frame count."""
+    if not path.is_file():
+        return "missing"
+    decoded = 0
+    size: tuple[int, int] | None = None
+    try:
+        with av.open(str(path), "r") as container:
+            if not container.streams.video:
+                return "no video stream"
+            stream = container.streams.video[0]
+            codec, stored = stream.codec_context.name, stream.frames
+            for frame in container.decode(stream):
+                if size is None:
+                    size = (frame.width, frame.height)
+                    pix_fmt = frame.format.name
+                decoded += 1
+    except Exception as exc:  # PyAV raises FFmpeg errors of many kinds for broken files
+        return f"cannot be decoded ({type(exc).__name__}: {exc})"
+    if decoded != frames:
+        return f"decodes to {decoded} frames, expected {frames}"
+    if stored != frames:
+        return f"container stores {stored} frames, expected {frames}"
+    if codec != "h264":
+        return f"codec {codec}, expected h264"
+    if size is None or size[0] % 2 or size[1] % 2:
+        return f"size {size} is not even"
+    if pix_fmt != PIX_FMT:
+        return f"pixel format {pix_fmt}, expected {PIX_FMT}"
+    return size
+
+
+def mp4_size_problems(
+    found: list[Mp4Size], sources: dict[tuple[str, str], Source], options: RecordedOptions
+) -> list[Problem]:
+    """All MP4s of a sequence share one size: the source's (made even) or the most common."""
+    by_sequence: dict[tuple[str, str], list[Mp4Size]] = {}
+    for mp4 in found:
+        by_sequence.setdefault(mp4.clip_id[:2], []).append(mp4)
+    problems = []
+    for key, mp4s in sorted(by_sequence.items()):
+        if key in sources:
+            want = sources[key].video_size
+        elif options.video_size is not None:
+            want = video_size(*options.video_size, None)
+        else:
+            want = Counter(mp4.size for mp4 in mp4s).most_common(1)[0][0]
+        for mp4 in mp4s:
+            if mp4.size != want:
+                what = f"size {mp4.size[0]}x{mp4.size[1]}, expected {want[0]}x{want[1]}"
+                problems.append(Problem(mp4.path, "mp4", *mp4.clip_id, what))
+    return problems

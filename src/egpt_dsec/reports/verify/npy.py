@@ -1,0 +1,102 @@
+"""A clip's event ``.npy``: loaded without running its pickle, then checked event by event."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from egpt_dsec.events import EVENT_DTYPES, EVENT_FIELDS, SENSOR_HEIGHT, SENSOR_WIDTH
+from egpt_dsec.manifest import ClipRecord
+from egpt_dsec.reports.verify.report import Problem
+from egpt_dsec.reports.verify.task import ClipTask
+from egpt_dsec.safe_npy import NpyFormatError, UnsafeNpyError, load_event_npy
+from egpt_dsec.source.errors import InputError
+from egpt_dsec.source.h5events import EventFile
+from egpt_dsec.writers.event_npy import ClipMetadata
+
+# Keys of our event files, in the order EventGPT's scripts wrote them.
+NPY_KEYS = (*EVENT_FIELDS, *(f.name for f in fields(ClipMetadata)))
+CHECK_CHUNK = 4_000_000  # events compared per step: bounds the extra memory per clip
+
+
+def npy_problems(task: ClipTask, events: EventFile | None) -> list[Problem]:
+    path = task.layout.event_npy(*task.path_args)
+    if path.name not in task.listing["event_npy"]:
+        return [task.problem("event_npy", path, "missing")]
+    what = _npy_problem(path, task, events)
+    return [task.problem("event_npy", path, what)] if what else []
+
+
+def _npy_problem(path: Path, task: ClipTask, events: EventFile | None) -> str | None:
+    """The first thing wrong with an event file that exists, or None."""
+    try:
+        data = load_event_npy(path)
+    except UnsafeNpyError as exc:
+        return f"unsafe pickle, refused global {exc.global_name} (nothing was run)"
+    except NpyFormatError as exc:
+        return exc.problem
+    except OSError as exc:
+        return f"cannot be read ({exc})"
+    if tuple(data) != NPY_KEYS:
+        return f"keys {list(data)} are not {list(NPY_KEYS)}"
+    r = task.record
+    for name in EVENT_FIELDS:
+        arr = data[name]
+        if not isinstance(arr, np.ndarray) or arr.ndim != 1 or arr.dtype != EVENT_DTYPES[name]:
+            what = f"{getattr(arr, 'dtype', type(arr).__name__)} {getattr(arr, 'shape', '')}"
+            return f"{name} is {what.strip()}, expected 1-d {EVENT_DTYPES[name]}"
+        if len(arr) != r.num_events:
+            return f"{name} holds {len(arr)} events, the manifest says {r.num_events}"
+    expected = {
+        "time_start": r.t0,
+        "time_end": r.t1,
+        "duration_ms": task.duration.ms,
+        "image_timestamp": r.t1,
+        "num_events": r.num_events,
+    }
+    if r.image_idx >= 0:
+        expected["image_idx"] = r.image_idx
+    for key, want in expected.items():
+        if not _is_int(data[key], want):
+            return f"{key} is {data[key]!r}, expected {want}"
+    indices = data["image_indices_in_clip"]
+    if not isinstance(indices, list) or indices != list(range(r.frame_start, r.frame_stop)):
+        return f"image_indices_in_clip is not frames {r.frame_start}..{r.frame_stop - 1}"
+    return _events_problem(data, r, events)
+
+
+def _is_int(value: Any, want: int) -> bool:
+    return isinstance(value, int | np.integer) and int(value) == want
+
+
+def _events_problem(
+    data: dict[str, Any], record: ClipRecord, events: EventFile | None
+) -> str | None:
+    """Sorted, inside [t0, t1), on the sensor, and (with DSEC) equal to the source window."""
+    p, t, x, y = (data[name] for name in EVENT_FIELDS)
+    n = record.num_events
+    if n and (int(t[0]) < record.t0 or int(t[-1]) >= record.t1):
+        return f"t spans [{int(t[0])}, {int(t[-1])}], outside [{record.t0}, {record.t1})"
+    for a in range(0, n, CHECK_CHUNK):
+        b = min(a + CHECK_CHUNK, n)
+        steps = np.diff(t[max(a - 1, 0) : b])  # one event back: order across chunks too
+        if len(steps) and int(steps.min()) < 0:
+            return f"t is not sorted (near event {max(a - 1, 0) + int(np.argmax(steps < 0)) + 1})"
+        if int(x[a:b].max()) >= SENSOR_WIDTH or int(y[a:b].max()) >= SENSOR_HEIGHT:
+            return f"events fall outside the {SENSOR_WIDTH}x{SENSOR_HEIGHT} sensor"
+        if int(p[a:b].max()) > 1:
+            return "p holds values other than 0 and 1"
+        if events is not None:
+            try:
+                source = events.read(record.event_start + a, record.event_start + b)
+            except InputError as exc:
+                return f"source events cannot be read to compare ({exc.problem})"
+            for name, arr in zip(EVENT_FIELDS, (p, t, x, y), strict=True):
+                want = getattr(source, name)
+                if not np.array_equal(arr[a:b], want):
+                    first = a + int(np.argmax(arr[a:b] != want))
+                    return f"{name} differs from the source events (first at event {first})"
+    return None

@@ -1,0 +1,89 @@
+"""What verify found, and the table people read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from egpt_dsec.durations import Duration
+
+FILE_COMPONENTS = ("event_npy", "event_image", "video", "mp4")
+# Rows of the summary table: "manifest" counts clip records, "empty" the 0-event clips
+# (which must have no files), "temp" the folders scanned for leftover temp files.
+REPORT_COMPONENTS = ("manifest", *FILE_COMPONENTS, "empty", "json", "temp")
+
+ClipId = tuple[str, str, str, int]  # (split, sequence, duration label, clip index)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One bad file (or record): where it is, which clip it belongs to, what is wrong.
+
+    ``clip`` is -1 (and split/sequence/duration may be "") when no clip owns the path.
+    """
+
+    path: Path
+    component: str
+    split: str
+    sequence: str
+    duration: str
+    clip: int
+    what: str
+
+    @property
+    def clip_id(self) -> ClipId | None:
+        if self.clip < 0 or not self.sequence:
+            return None
+        return (self.split, self.sequence, self.duration, self.clip)
+
+
+@dataclass
+class VerifyReport:
+    checked: dict[str, int]  # component -> files (or clips, folders) checked
+    problems: list[Problem]
+    clips: int = 0
+    running: list[str] = field(default_factory=list)  # builds seen running during verify
+
+    def ok(self) -> bool:
+        return not self.problems
+
+    def bad(self, component: str) -> int:
+        """Distinct bad paths of a component."""
+        return len({p.path for p in self.problems if p.component == component})
+
+
+def duration_order(label: str) -> int:
+    """Durations sort by length, not by label text; a bad label sorts first."""
+    try:
+        return Duration.parse(label).us
+    except ValueError:
+        return -1
+
+
+def report_order(p: Problem) -> tuple[str, int, str, int, int, str]:
+    """Clip by clip, in output order, then by table row."""
+    component = REPORT_COMPONENTS.index(p.component)
+    return (p.split, duration_order(p.duration), p.sequence, p.clip, component, str(p.path))
+
+
+def format_verify(report: VerifyReport, max_listed: int = 200) -> str:
+    """A table (component, checked, bad) and the bad files, at most ``max_listed`` of them."""
+    rows = [("component", "checked", "bad")]
+    rows += [(c, str(n), str(report.bad(c))) for c, n in report.checked.items()]
+    w = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = [f"{c:<{w[0]}}  {n:>{w[1]}}  {b:>{w[2]}}" for c, n, b in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    if report.running:
+        lines.append(
+            "warning: a build is running (" + ", ".join(report.running) + "); "
+            "its temp files show up as problems"
+        )
+    if report.ok():
+        lines.append(f"OK: {report.clips} clips checked, no problems")
+        return "\n".join(lines)
+    bad_files = len({p.path for p in report.problems})
+    lines.append(f"{len(report.problems)} problem(s) in {bad_files} file(s):")
+    lines += [f"  [{p.component}] {p.path}: {p.what}" for p in report.problems[:max_listed]]
+    if len(report.problems) > max_listed:
+        lines.append(f"  ... and {len(report.problems) - max_listed} more")
+    return "\n".join(lines)

@@ -1,0 +1,83 @@
+"""A clip's frame folder: exactly its frames, each a non-empty file (with DSEC, the source's)."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from pathlib import Path
+
+from egpt_dsec.reports.verify.report import Problem
+from egpt_dsec.reports.verify.task import ClipTask
+from egpt_dsec.writers.atomic import is_temp_name
+
+_NUMBERED_PNG = re.compile(r"^(\d+)\.png$")
+_COMPARE_BLOCK = 1 << 20
+
+
+def video_problems(task: ClipTask) -> list[Problem]:
+    r = task.record
+    folder = task.layout.video_dir(*task.path_args)
+    if folder.name not in task.listing["video"] or folder.is_symlink() or not folder.is_dir():
+        return [task.problem("video", folder, "frame folder missing")]
+    try:
+        present = {entry.name for entry in os.scandir(folder)}
+    except OSError as exc:
+        return [task.problem("video", folder, f"cannot be listed ({exc})")]
+    expected = _expected_frames(task, present)
+    if expected is None:
+        count = r.frame_stop - r.frame_start
+        return [task.problem("video", folder, f"{len(present)} frames, expected {count}")]
+    problems = []
+    for extra in sorted(present - set(expected)):
+        component = "temp" if is_temp_name(extra) else "video"
+        problems.append(task.problem(component, folder / extra, "not a frame of this clip"))
+    for name, source in expected.items():
+        what = _frame_problem(folder / name, source) if name in present else "frame missing"
+        if what:
+            problems.append(task.problem("video", folder / name, what))
+    return problems
+
+
+def _expected_frames(task: ClipTask, present: set[str]) -> dict[str, Path | None] | None:
+    """Frame name -> its source frame (None without DSEC); None if the count alone is wrong."""
+    r = task.record
+    if task.source is not None:
+        return {p.name: p for p in task.source.frame_paths[r.frame_start : r.frame_stop]}
+    if all(_NUMBERED_PNG.match(name) for name in present):
+        # Without DSEC, frame i is DSEC's ``{i:06d}.png``; any zero padding is accepted.
+        numbered = {int(name[: -len(".png")]): name for name in present}
+        return {numbered.get(i, f"{i:06d}.png"): None for i in range(r.frame_start, r.frame_stop)}
+    if len(present) != r.frame_stop - r.frame_start:
+        return None
+    return dict.fromkeys(present)
+
+
+def _frame_problem(path: Path, source: Path | None) -> str | None:
+    """A frame resolves to a non-empty file, and (with DSEC) is or equals the source frame."""
+    try:
+        info = path.stat()  # follows a symlink: a dangling one fails here
+    except OSError as exc:
+        return f"does not resolve ({exc.strerror})"
+    if not stat.S_ISREG(info.st_mode) or info.st_size == 0:
+        return "not a non-empty file"
+    if source is None:
+        return None
+    try:
+        if os.path.samefile(path, source) or _same_bytes(path, source):
+            return None
+    except OSError as exc:
+        return f"cannot be compared with {source} ({exc})"
+    return f"differs from the source frame {source}"
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    if a.stat().st_size != b.stat().st_size:
+        return False
+    with a.open("rb") as fa, b.open("rb") as fb:
+        while True:
+            block = fa.read(_COMPARE_BLOCK)
+            if block != fb.read(_COMPARE_BLOCK):
+                return False
+            if not block:
+                return True
