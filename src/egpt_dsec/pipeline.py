@@ -113,6 +113,8 @@ def _build(
     ]
     jobs.sort(key=_size_hint, reverse=True)  # largest first balances the pool
     report = BuildReport(results=early_failures + executor.run(jobs, reporter))
+    # Workers killed mid-job (a Ray retry, an OOM kill) leave temps; no job runs now.
+    _clear_stale_temps(config, [source for source, _ in planned])
     if config.wants("json"):
         report.annotation_files = write_annotations(config, manifest, [s.split for s in sources])
     return report
@@ -139,8 +141,8 @@ def _write_plans(
 
 
 def _clear_stale_temps(config: BuildConfig, sources: list[SequenceSource]) -> list[JobResult]:
-    """Remove what crashed runs left, once, under the lock and before any job starts
-    (jobs of one sequence run side by side and must not delete each other's temps).
+    """Remove what crashed runs or killed workers left, under the lock and while no job
+    runs (jobs of one sequence run side by side and must not delete each other's temps).
     A sequence whose output folder lies outside OUT (a planted link) fails alone."""
     layout = OutputLayout(config.out)
     failures = []
