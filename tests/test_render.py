@@ -24,11 +24,8 @@ from egpt_dsec.writers.event_image import save_png
 STYLES = ("last", "red", "blue", "gray")
 WHITE, RED, BLUE = (255, 255, 255), (255, 0, 0), (0, 0, 255)
 
-_SAMPLE_DIRS = (
-    Path(__file__).parent / "data" / "real-dsec-sample",
-    Path("/work/shared/real-dsec-sample"),
-)
-REAL_FILES = next((sorted(d.glob("*.npz")) for d in _SAMPLE_DIRS if sorted(d.glob("*.npz"))), [])
+REAL_FILES = sorted((Path(__file__).parent / "data" / "real-dsec-sample").glob("*.npz"))
+assert REAL_FILES, "tests/data/real-dsec-sample is missing"
 
 Ev = tuple[NDArray[np.uint16], NDArray[np.uint16], NDArray[np.uint8]]
 
