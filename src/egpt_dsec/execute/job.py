@@ -56,6 +56,28 @@ class SequenceJob:
         return f"{self.source.key}@{self.shard.unit}" if self.shard.unit else self.source.key
 
 
+@dataclass(frozen=True)
+class WorkPlan:
+    """A job's clips, what the manifest says is done, and what each clip still needs."""
+
+    clips: list[Clip]
+    done: dict[ClipKey, ClipRecord]
+    needs: dict[ClipKey, set[str]]
+
+    @property
+    def todo(self) -> list[Clip]:
+        return [c for c in self.clips if self.needs[c.key]]
+
+    @staticmethod
+    def of(clips: list[Clip], done: dict[ClipKey, ClipRecord], config: BuildConfig) -> WorkPlan:
+        wanted = set(FILE_COMPONENTS) & set(config.components)
+        needs = {
+            c.key: wanted - set(done[c.key].components) if c.key in done else set(wanted)
+            for c in clips
+        }
+        return WorkPlan(clips, done, needs)
+
+
 def run_job(job: SequenceJob, reporter: Reporter | None = None) -> JobResult:
     """Run one job; input problems become the result's error, never an exception."""
     reporter = reporter or NullReporter()
@@ -100,12 +122,8 @@ def _run(job: SequenceJob, manifest: Manifest, reporter: Reporter) -> JobResult:
     clips = [clip for clip in every_clip if shard.owns(clip)]
     stats = JobStats(clips_planned=len(clips))
 
-    done = manifest.sequence_records(source.split, source.name)
-    wanted = set(FILE_COMPONENTS) & set(config.components)
-    needs = {
-        c.key: wanted - set(done[c.key].components) if c.key in done else wanted for c in clips
-    }
-    todo = [c for c in clips if needs[c.key]]
+    work = WorkPlan.of(clips, manifest.sequence_records(source.split, source.name), config)
+    todo = work.todo
     stats.clips_skipped = len(clips) - len(todo)
     if not todo:
         reporter.job_started(job.key, 0, 0)
@@ -116,7 +134,7 @@ def _run(job: SequenceJob, manifest: Manifest, reporter: Reporter) -> JobResult:
     ctx = SequenceContext(
         source.split, source.name, config, layout, timestamps, frame_paths, size, stats
     )
-    remux = config.video.mode == "remux" and any("mp4" in needs[c.key] for c in todo)
+    remux = config.video.mode == "remux" and any("mp4" in work.needs[c.key] for c in todo)
     with EventFile(source.events_path) as events:
         if not events.has_t_offset:
             log.warning("%s: no t_offset dataset; taking it as 0", source.events_path)
@@ -124,15 +142,13 @@ def _run(job: SequenceJob, manifest: Manifest, reporter: Reporter) -> JobResult:
         try:
             if remux:
                 encoder = _sequence_encoder(ctx, clips, shard)
-                records = _stream(
-                    ctx, clips, todo, needs, done, events, writer, reporter, job.key, encoder
-                )
+                records = _stream(ctx, work, clips, events, writer, reporter, job.key, encoder)
                 with stats.timed("encode_mp4"):
                     encoded = encoder.finish()
                 with encoded:
-                    _remux_clips(ctx, encoded, clips, todo, needs, records, writer)
+                    _remux_clips(ctx, encoded, work, records, writer)
             else:
-                _stream(ctx, todo, todo, needs, done, events, writer, reporter, job.key, None)
+                _stream(ctx, work, todo, events, writer, reporter, job.key, None)
         finally:
             writer.close()
         stats.events_decoded = events.events_decoded
@@ -157,10 +173,8 @@ def _sequence_encoder(ctx: SequenceContext, clips: list[Clip], shard: Shard) -> 
 
 def _stream(
     ctx: SequenceContext,
+    work: WorkPlan,
     span: list[Clip],
-    todo: list[Clip],
-    needs: dict[ClipKey, set[str]],
-    done: dict[ClipKey, ClipRecord],
     events: EventFile,
     writer: ManifestWriter,
     reporter: Reporter,
@@ -168,7 +182,7 @@ def _stream(
     encoder: SequenceEncoder | None,
 ) -> dict[ClipKey, ClipRecord]:
     """The single pass over the blocks between the boundaries of the ``span`` clips."""
-    stats = ctx.stats
+    stats, todo, needs, done = ctx.stats, work.todo, work.needs, work.done
     bounds = np.unique(np.array([t for c in span for t in (c.t0, c.t1)], dtype=np.int64))
     with stats.timed("read_events"):
         index = dict(zip(bounds.tolist(), events.index_at(bounds).tolist(), strict=True))
@@ -230,17 +244,15 @@ def _stream(
 def _remux_clips(
     ctx: SequenceContext,
     encoded: EncodedSequence,
-    clips: list[Clip],
-    todo: list[Clip],
-    needs: dict[ClipKey, set[str]],
+    work: WorkPlan,
     records: dict[ClipKey, ClipRecord],
     writer: ManifestWriter,
 ) -> None:
     """Cut each clip's MP4 from the sequence encode by copying packets (no decoding)."""
-    first = min(c.frame_start for c in clips)
-    for clip in todo:
+    first = min(c.frame_start for c in work.clips)
+    for clip in work.todo:
         record = records[clip.key]
-        if "mp4" not in needs[clip.key] or record.empty:
+        if "mp4" not in work.needs[clip.key] or record.empty:
             continue
         path = ctx.layout.mp4(ctx.split, clip.duration, ctx.sequence, clip.index)
         with ctx.stats.timed("remux_mp4"):
