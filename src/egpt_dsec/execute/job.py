@@ -152,7 +152,8 @@ def _run(job: SequenceJob, manifest: Manifest, reporter: Reporter) -> JobResult:
         finally:
             writer.close()
         stats.events_decoded = events.events_decoded
-        owned = events.index_at(np.array([clips[0].t0, max(c.t1 for c in clips)], np.int64))
+        span = [max(shard.start, clips[0].t0), min(shard.stop, max(c.t1 for c in clips))]
+        owned = events.index_at(np.array(span, np.int64))  # shards' spans do not overlap
         stats.events_in_sequence = int(owned[1] - owned[0])
     stats.frames_in_sequence = max(c.frame_stop for c in clips) - clips[0].frame_start
     return JobResult(job.key, stats, too_short)

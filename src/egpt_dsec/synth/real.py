@@ -1,6 +1,6 @@
 """Real DSEC events packed into the DSEC layout: the sample as is, or replayed to any length.
 
-``/work/shared/real-dsec-sample`` (or any folder of ``*.npz`` with ``p, t, x, y``, ``t``
+``tests/data/real-dsec-sample`` (or any folder of ``*.npz`` with ``p, t, x, y``, ``t``
 absolute µs) holds short windows of real events. :func:`write_replayed_sequence` lays
 those windows end to end, each on a fixed period (50 ms for the sample), repeating them
 until the requested length: every event keeps its own position, polarity and time
@@ -22,7 +22,19 @@ from egpt_dsec.synth.h5 import radial_rectify_map, write_events_h5, write_rectif
 from egpt_dsec.synth.scene import Scene
 from egpt_dsec.synth.spec import FRAME_HZ
 
-REAL_SAMPLE_DIR = Path(__file__).resolve().parents[4] / "shared" / "real-dsec-sample"
+_REPO = Path(__file__).resolve().parents[3]
+# The copy shipped with the tests (source checkouts), else the shared folder beside the repo.
+REAL_SAMPLE_DIR = next(
+    (
+        d
+        for d in (
+            _REPO / "tests" / "data" / "real-dsec-sample",
+            _REPO.parent / "shared" / "real-dsec-sample",
+        )
+        if d.is_dir()
+    ),
+    _REPO / "tests" / "data" / "real-dsec-sample",
+)
 REAL_T_OFFSET = 51_800_000_000  # a t_offset of the order of interlaken_00_d's
 WINDOW_US = 50_000  # the sample's windows are 50 ms each
 FIRST_FRAME_US = 200  # relative time of the first image, as in DSEC (a few hundred µs)
