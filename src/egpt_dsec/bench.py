@@ -34,8 +34,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from egpt_dsec import argtypes
 from egpt_dsec.config import COMPONENTS, MP4_MODES, BuildConfig, VideoOptions
-from egpt_dsec.durations import DEFAULT_DURATIONS, Duration, parse_durations
+from egpt_dsec.durations import DEFAULT_DURATIONS, Duration
 from egpt_dsec.execute.report import JobStats
 
 STAGES = (
@@ -62,25 +63,6 @@ DISK_STREAMS = 4  # files written at once by the disk test
 # Arguments
 
 
-def _size(text: str) -> tuple[int, int]:
-    try:
-        width, height = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, got {text!r}") from None
-    return width, height
-
-
-def _csv(text: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in text.split(",") if part.strip())
-
-
-def _durations(text: str) -> tuple[Duration, ...]:
-    try:
-        return parse_durations(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
 def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``egpt-dsec bench`` (also used by ``benchmarks/bench_build.py``)."""
     data = parser.add_argument_group("data (defaults depend on the mode)")
@@ -100,7 +82,7 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
     )
     data.add_argument(
         "--frame-size",
-        type=_size,
+        type=argtypes.size,
         default=(640, 480),
         help="frame WxH (640x480 keeps it affordable; real DSEC frames are 1440x1080)",
     )
@@ -116,13 +98,13 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
     build.add_argument("--workers", type=int, default=None, help="(1; skew 2)")
     build.add_argument(
         "--durations",
-        type=_durations,
+        type=argtypes.durations,
         default=None,
         help="(all 8: " + ",".join(d.label for d in DEFAULT_DURATIONS) + "; big-clip 16s)",
     )
     build.add_argument(
         "--components",
-        type=_csv,
+        type=argtypes.csv_list,
         default=None,
         help="(all: " + ",".join(COMPONENTS) + "; scaling and skew event_npy,event_image; "
         "big-clip event_npy)",

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from egpt_dsec import argtypes
 from egpt_dsec.bench import add_bench_arguments, run_bench
 from egpt_dsec.config import (
     COMPONENTS,
@@ -21,25 +22,13 @@ from egpt_dsec.config import (
     EventImageOptions,
     VideoOptions,
 )
-from egpt_dsec.durations import DEFAULT_DURATIONS, parse_durations
+from egpt_dsec.durations import DEFAULT_DURATIONS
 from egpt_dsec.execute.executor import Executor
 from egpt_dsec.execute.lock import OutputLockedError
 from egpt_dsec.layout import OutputLayout
 from egpt_dsec.pipeline import OutputError
 from egpt_dsec.reports.verify import add_verify_arguments
 from egpt_dsec.source.errors import InputError
-
-
-def _csv(text: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in text.split(",") if part.strip())
-
-
-def _size(text: str) -> tuple[int, int]:
-    try:
-        width, height = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, got {text!r}") from None
-    return width, height
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -56,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     synth.add_argument("--seconds", type=float, default=20.0, help="length of each (20)")
     synth.add_argument("--rate", type=float, default=2e6, help="events per second (2e6)")
     synth.add_argument("--seed", type=int, default=0)
-    synth.add_argument("--frame-size", type=_size, default=(640, 480), help="WxH (640x480)")
+    synth.add_argument("--frame-size", type=argtypes.size, default=(640, 480), help="WxH (640x480)")
     synth.add_argument(
         "--layout",
         choices=("split", "sequence"),
@@ -67,17 +56,22 @@ def _parser() -> argparse.ArgumentParser:
     build = commands.add_parser("build", help="build the clip dataset")
     build.add_argument("--dsec-root", type=Path, required=True)
     build.add_argument("--out", type=Path, required=True)
-    build.add_argument("--splits", type=_csv, default=None, help="e.g. train,test (all)")
-    build.add_argument("--sequences", type=_csv, default=None, help="names (all)")
+    build.add_argument(
+        "--splits", type=argtypes.csv_list, default=None, help="e.g. train,test (all)"
+    )
+    build.add_argument("--sequences", type=argtypes.csv_list, default=None, help="names (all)")
     build.add_argument(
         "--durations",
-        type=parse_durations,
+        type=argtypes.durations,
         default=DEFAULT_DURATIONS,
         help="e.g. 500ms,1s,2s (" + ",".join(d.label for d in DEFAULT_DURATIONS) + ")",
     )
     build.add_argument("--overlap", type=float, default=0.5, help="window overlap (0.5)")
     build.add_argument(
-        "--components", type=_csv, default=COMPONENTS, help="subset of " + ",".join(COMPONENTS)
+        "--components",
+        type=argtypes.csv_list,
+        default=COMPONENTS,
+        help="subset of " + ",".join(COMPONENTS),
     )
     build.add_argument("--workers", type=int, default=1, help="parallel sequences (1)")
     build.add_argument("--camera", choices=("left", "right"), default="left")
@@ -123,7 +117,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     build.add_argument("--preset", default="fast", help="x264 preset (fast)")
     build.add_argument("--crf", type=int, default=28, help="x264 crf (28)")
-    build.add_argument("--video-size", type=_size, default=None, help="WxH, made even (source)")
+    build.add_argument(
+        "--video-size", type=argtypes.size, default=None, help="WxH, made even (source)"
+    )
     build.add_argument(
         "--executor",
         choices=("local", "ray"),
