@@ -11,12 +11,12 @@ are synthetic (a random :class:`~egpt_dsec.synth.scene.Scene`), 20 Hz, spanning 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
+from egpt_dsec.events import Events
 from egpt_dsec.synth.frames import FRAME_PERIOD_US, write_frames, write_timestamps
 from egpt_dsec.synth.h5 import radial_rectify_map, write_events_h5, write_rectify_map
 from egpt_dsec.synth.scene import Scene
@@ -41,21 +41,8 @@ FIRST_FRAME_US = 200  # relative time of the first image, as in DSEC (a few hund
 TILES_PER_CHUNK = 12  # windows per chunk handed to the HDF5 writer
 
 
-@dataclass(frozen=True)
-class EventWindow:
-    """One window of real events; ``t`` relative to the window start, in µs."""
-
-    x: NDArray[np.uint16]
-    y: NDArray[np.uint16]
-    p: NDArray[np.uint8]
-    t: NDArray[np.int64]
-
-    def __len__(self) -> int:
-        return len(self.t)
-
-
-def load_windows(sample_dir: Path = REAL_SAMPLE_DIR) -> list[EventWindow]:
-    """The sample's windows in file-name order, each starting at its first event."""
+def load_windows(sample_dir: Path = REAL_SAMPLE_DIR) -> list[Events]:
+    """The sample's windows in file-name order; ``t`` relative to each window's first event."""
     files = sorted(Path(sample_dir).glob("*.npz"))
     if not files:
         raise FileNotFoundError(f"no real event windows (*.npz) in {sample_dir}")
@@ -64,7 +51,7 @@ def load_windows(sample_dir: Path = REAL_SAMPLE_DIR) -> list[EventWindow]:
         with np.load(path) as d:
             t = d["t"].astype(np.int64)
             windows.append(
-                EventWindow(
+                Events(
                     x=d["x"].astype(np.uint16),
                     y=d["y"].astype(np.uint16),
                     p=d["p"].astype(np.uint8),
@@ -74,13 +61,13 @@ def load_windows(sample_dir: Path = REAL_SAMPLE_DIR) -> list[EventWindow]:
     return windows
 
 
-def replay_rate(windows: list[EventWindow], window_us: int = WINDOW_US) -> float:
+def replay_rate(windows: list[Events], window_us: int = WINDOW_US) -> float:
     """Mean events per second of the replayed stream."""
     return sum(len(w) for w in windows) / (len(windows) * window_us / 1e6)
 
 
 def replayed_chunks(
-    windows: list[EventWindow], tiles: int, window_us: int = WINDOW_US
+    windows: list[Events], tiles: int, window_us: int = WINDOW_US
 ) -> Iterator[tuple[NDArray[np.uint16], NDArray[np.uint16], NDArray[np.uint8], NDArray[np.uint32]]]:
     """``(x, y, p, t)`` with relative uint32 times: window ``i % n`` placed at ``i * window_us``."""
     if any(len(w) and int(w.t[-1]) >= window_us for w in windows):
