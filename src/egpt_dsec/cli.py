@@ -8,6 +8,7 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from egpt_dsec import argtypes
 from egpt_dsec.bench import add_bench_arguments, run_bench
@@ -23,12 +24,14 @@ from egpt_dsec.config import (
     VideoOptions,
 )
 from egpt_dsec.durations import DEFAULT_DURATIONS
-from egpt_dsec.execute.executor import Executor
+from egpt_dsec.errors import OutputError
 from egpt_dsec.execute.lock import OutputLockedError
 from egpt_dsec.layout import OutputLayout
-from egpt_dsec.pipeline import OutputError
-from egpt_dsec.reports.verify import add_verify_arguments
+from egpt_dsec.reports.verify.arguments import add_verify_arguments
 from egpt_dsec.source.errors import InputError
+
+if TYPE_CHECKING:
+    from egpt_dsec.execute.executor import Executor
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -260,7 +263,9 @@ def _executor(args: argparse.Namespace) -> Executor | None:
 def _cmd_verify(args: argparse.Namespace) -> int:
     from egpt_dsec.options_record import load_last_config
     from egpt_dsec.pipeline import build
-    from egpt_dsec.reports.verify import fix_output, format_verify, verify_output
+    from egpt_dsec.reports.verify.fix import fix_output
+    from egpt_dsec.reports.verify.report import format_verify
+    from egpt_dsec.reports.verify.run import verify_output
 
     report = verify_output(args.out, args.dsec_root, workers=args.workers)
     print(format_verify(report))

@@ -14,7 +14,7 @@ import socket
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from egpt_dsec.writers.atomic import atomic_write_bytes
 
@@ -98,6 +98,14 @@ class Manifest:
                 old = records.get(record.key)
                 records[record.key] = old.merged(record) if old else record
         return records
+
+    def files(self) -> list[tuple[str, str, Path]]:
+        """(split, sequence, path) of every manifest file, work-unit files included."""
+        root = self.state_dir / MANIFEST_DIR
+        return [
+            (path.parent.name, path.stem.split("@", 1)[0], path)
+            for path in sorted(root.glob("*/*.jsonl"))
+        ]
 
     def all_records(self) -> dict[tuple[str, str], dict[ClipKey, ClipRecord]]:
         """(split, sequence) -> its records; what ``status`` and the JSON writer read."""
@@ -218,14 +226,30 @@ def _rewrite(path: Path, records: list[ClipRecord]) -> None:
 
 
 def _read_lines(path: Path) -> Iterator[ClipRecord]:
-    with path.open(encoding="utf-8") as f:
-        for line in f:
-            if not line.endswith("\n"):
-                return  # cut by a crash: the clip was not recorded
-            try:
-                yield ClipRecord.from_line(line)
-            except (ValueError, TypeError, KeyError):
-                continue
+    """Records of one file; a last line cut by a crash is not a record."""
+    for row in read_rows(path):
+        try:
+            yield ClipRecord(**{**row, "components": tuple(row["components"])})
+        except (TypeError, KeyError):
+            continue
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    """The raw JSON rows of one manifest file, parsed in one go (status reads 100,000
+    clips in well under a second); a last line cut by a crash is dropped."""
+    lines = path.read_text(encoding="utf-8").split("\n")[:-1]
+    try:
+        return list(json.loads("[" + ",".join(line for line in lines if line) + "]"))
+    except ValueError:
+        return [row for row in map(_parse_line, lines) if row is not None]
+
+
+def _parse_line(line: str) -> dict[str, Any] | None:
+    try:
+        row = json.loads(line)
+    except ValueError:
+        return None
+    return row if isinstance(row, dict) else None
 
 
 def _pid_alive(pid: int) -> bool:

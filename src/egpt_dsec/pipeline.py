@@ -12,6 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from egpt_dsec.config import BuildConfig
+from egpt_dsec.errors import OutputError
 from egpt_dsec.execute.executor import Executor, LocalExecutor
 from egpt_dsec.execute.job import SequenceJob
 from egpt_dsec.execute.lock import output_lock
@@ -82,10 +83,6 @@ def check_writable(out: Path) -> None:
             f"cannot write to the output folder {out}: {exc.strerror or exc}. "
             "Choose another --out or fix its permissions."
         ) from None
-
-
-class OutputError(RuntimeError):
-    """The output folder cannot be used."""
 
 
 def _build(

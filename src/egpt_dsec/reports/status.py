@@ -13,7 +13,7 @@ from pathlib import Path
 from egpt_dsec.config import COMPONENTS
 from egpt_dsec.durations import Duration
 from egpt_dsec.layout import OutputLayout
-from egpt_dsec.manifest import Manifest
+from egpt_dsec.manifest import Manifest, read_rows
 
 
 @dataclass
@@ -52,13 +52,20 @@ def collect_status(out: Path) -> BuildStatus:
         missing = [d for d, count in plan.clips.items() if count == 0]
         if missing:
             short.append(f"{plan.split}/{plan.sequence}: {', '.join(missing)}")
-    for (split, _sequence), records in manifest.all_records().items():
-        for record in records.values():
-            row = rows.setdefault((split, record.duration), StatusRow(split, record.duration))
-            row.empty += record.empty
-            for component in record.components:
-                if component in row.done:
-                    row.done[component] += 1
+    components: dict[tuple[str, str, str, int], set[str]] = {}  # merged over work units
+    empty: set[tuple[str, str, str, int]] = set()
+    for split, sequence, path in manifest.files():
+        for entry in read_rows(path):
+            key = (split, sequence, entry["duration"], entry["clip"])
+            components.setdefault(key, set()).update(entry["components"])
+            if entry["num_events"] == 0:
+                empty.add(key)
+    for (split, _, duration, _), done in components.items():
+        row = rows.setdefault((split, duration), StatusRow(split, duration))
+        for component in done & set(COMPONENTS):
+            row.done[component] += 1
+    for split, _, duration, _ in empty:
+        rows[(split, duration)].empty += 1
     for (split, duration), clips in manifest.annotated().items():
         if (split, duration) in rows:
             rows[(split, duration)].done["json"] = clips

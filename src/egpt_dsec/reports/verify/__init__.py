@@ -8,10 +8,33 @@ one clip's events per worker. ``fix_output`` forgets the affected clips and dele
 their bad files, so the next build with the same options redoes only those clips.
 """
 
-from egpt_dsec.reports.verify.arguments import add_verify_arguments
-from egpt_dsec.reports.verify.fix import fix_output
-from egpt_dsec.reports.verify.report import ClipId, Problem, VerifyReport, format_verify
-from egpt_dsec.reports.verify.run import count_clips, verify_output
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from egpt_dsec.reports.verify.arguments import add_verify_arguments
+    from egpt_dsec.reports.verify.fix import fix_output
+    from egpt_dsec.reports.verify.report import ClipId, Problem, VerifyReport, format_verify
+    from egpt_dsec.reports.verify.run import count_clips, verify_output
+
+# Loaded on first use, so building the CLI parser does not import PyAV, h5py and numba.
+_HOME = {
+    "add_verify_arguments": "arguments",
+    "fix_output": "fix",
+    "ClipId": "report",
+    "Problem": "report",
+    "VerifyReport": "report",
+    "format_verify": "report",
+    "count_clips": "run",
+    "verify_output": "run",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
+
 
 __all__ = [
     "ClipId",
