@@ -82,18 +82,17 @@ class Manifest:
         self.state_dir = state_dir
 
     def _file(self, split: str, sequence: str, unit: str = "") -> Path:
-        name = f"{sequence}@{unit}" if unit else sequence
-        return self.state_dir / MANIFEST_DIR / split / f"{name}.jsonl"
+        return self.state_dir / MANIFEST_DIR / split / f"{unit_name(sequence, unit)}.jsonl"
+
+    def _sequence_files(self, split: str, sequence: str) -> list[Path]:
+        """The sequence's own file and those of its work units (shards)."""
+        folder = self.state_dir / MANIFEST_DIR / split
+        return sorted(folder.glob(f"{sequence}.jsonl")) + sorted(folder.glob(f"{sequence}@*.jsonl"))
 
     def sequence_records(self, split: str, sequence: str) -> dict[ClipKey, ClipRecord]:
         """Every finished clip of a sequence, merged over all its work-unit files."""
-        folder = self.state_dir / MANIFEST_DIR / split
-        if not folder.is_dir():
-            return {}
         records: dict[ClipKey, ClipRecord] = {}
-        for path in sorted(folder.glob(f"{sequence}.jsonl")) + sorted(
-            folder.glob(f"{sequence}@*.jsonl")
-        ):
+        for path in self._sequence_files(split, sequence):
             for record in _read_lines(path):
                 old = records.get(record.key)
                 records[record.key] = old.merged(record) if old else record
@@ -108,7 +107,7 @@ class Manifest:
         ]
 
     def all_records(self) -> dict[tuple[str, str], dict[ClipKey, ClipRecord]]:
-        """(split, sequence) -> its records; what ``status`` and the JSON writer read."""
+        """(split, sequence) -> its records; what the JSON writer reads."""
         out: dict[tuple[str, str], dict[ClipKey, ClipRecord]] = {}
         root = self.state_dir / MANIFEST_DIR
         if not root.is_dir():
@@ -124,8 +123,7 @@ class Manifest:
 
     def forget(self, split: str, sequence: str, keys: set[ClipKey]) -> None:
         """Drop records (so those clips are rebuilt), rewriting the files atomically."""
-        folder = self.state_dir / MANIFEST_DIR / split
-        for path in [*folder.glob(f"{sequence}.jsonl"), *folder.glob(f"{sequence}@*.jsonl")]:
+        for path in self._sequence_files(split, sequence):
             _rewrite(path, [r for r in _read_lines(path) if r.key not in keys])
 
     def forget_components(self, components: set[str]) -> None:
@@ -170,8 +168,7 @@ class Manifest:
     # --- which sequences are being worked on -------------------------------------------
 
     def mark_running(self, split: str, sequence: str, unit: str = "") -> Path:
-        name = f"{sequence}@{unit}" if unit else sequence
-        path = self.state_dir / RUNNING_DIR / f"{split}__{name}.json"
+        path = self.state_dir / RUNNING_DIR / f"{split}__{unit_name(sequence, unit)}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}))
         return path
@@ -188,6 +185,11 @@ class Manifest:
                 continue
             found.append(path.stem.replace("__", "/", 1))
         return found
+
+
+def unit_name(sequence: str, unit: str) -> str:
+    """``seq`` for a whole sequence, ``seq@003`` for one of its shards."""
+    return f"{sequence}@{unit}" if unit else sequence
 
 
 class ManifestWriter:

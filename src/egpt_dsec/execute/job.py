@@ -23,7 +23,7 @@ from egpt_dsec.config import BuildConfig
 from egpt_dsec.execute.clip_builder import FILE_COMPONENTS, ClipBuilder, SequenceContext
 from egpt_dsec.execute.report import JobResult, JobStats, NullReporter, Reporter
 from egpt_dsec.layout import OutputLayout
-from egpt_dsec.manifest import ClipKey, ClipRecord, Manifest, ManifestWriter
+from egpt_dsec.manifest import ClipKey, ClipRecord, Manifest, ManifestWriter, unit_name
 from egpt_dsec.plan.clips import Clip, plan_sequence
 from egpt_dsec.plan.shards import WHOLE_SEQUENCE, Shard
 from egpt_dsec.source.discover import SequenceSource
@@ -53,7 +53,7 @@ class SequenceJob:
 
     @property
     def key(self) -> str:
-        return f"{self.source.key}@{self.shard.unit}" if self.shard.unit else self.source.key
+        return unit_name(self.source.key, self.shard.unit)
 
 
 @dataclass(frozen=True)
@@ -167,8 +167,9 @@ def _sequence_encoder(ctx: SequenceContext, clips: list[Clip], shard: Shard) -> 
     """
     first = min(c.frame_start for c in clips)
     keyframes = {i - first for c in clips for i in (c.frame_start, c.frame_stop)}
-    name = f"{ctx.sequence}@{shard.unit}.mp4" if shard.unit else f"{ctx.sequence}.mp4"
-    scratch = ctx.layout.state_dir / "scratch" / ctx.split / name
+    scratch = (
+        ctx.layout.state_dir / "scratch" / ctx.split / f"{unit_name(ctx.sequence, shard.unit)}.mp4"
+    )
     return SequenceEncoder(scratch, *ctx.video_size, ctx.config.video, keyframes)
 
 
