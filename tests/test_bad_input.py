@@ -21,9 +21,11 @@ import pytest
 from egpt_dsec.cli import main
 from egpt_dsec.config import BuildConfig, EventImageOptions
 from egpt_dsec.durations import parse_durations
-from egpt_dsec.execute.clip_builder import FILE_COMPONENTS
-from egpt_dsec.layout import OutputLayout
-from egpt_dsec.manifest import Manifest
+from egpt_dsec.fs import UnsafeOutputPath, ensure_inside, is_temp_name
+from egpt_dsec.kinds import EVENT_NPY, FILE_KIND_NAMES, MP4
+from egpt_dsec.layout.dsec import SequenceFiles
+from egpt_dsec.layout.output import OutputLayout
+from egpt_dsec.layout.state import StateLayout
 from egpt_dsec.pipeline import BuildReport, build
 from egpt_dsec.plan.clips import plan_windows
 from egpt_dsec.source.discover import check_safe_name, discover_sequences
@@ -31,17 +33,13 @@ from egpt_dsec.source.errors import InputError
 from egpt_dsec.source.frames import frame_size
 from egpt_dsec.source.h5events import EventFile
 from egpt_dsec.source.timestamps import read_timestamps
+from egpt_dsec.state.manifest import Manifest
 from egpt_dsec.synth import SynthSpec, write_events_h5, write_synthetic_dsec
 from egpt_dsec.synth.dataset import SequenceSlot, write_sequence
-from egpt_dsec.writers.atomic import is_temp_name
-from egpt_dsec.writers.safe_paths import UnsafeOutputPath, ensure_inside
 
 SPEC = SynthSpec(sequences=2, seconds=4.0, rate=2e4, seed=11, frame_size=(64, 48))
 DURATIONS = parse_durations("500ms,1s")
 GOOD, BAD = "synth_00", "synth_01"
-EVENTS = Path("events/left/events.h5")
-TIMESTAMPS = Path("images/timestamps.txt")
-FRAMES = Path("images/left/rectified")
 FIX_EVENTS = "re-download or re-extract"
 
 Breaker = Callable[[Path], None]
@@ -76,24 +74,24 @@ def run_build(root: Path, out: Path) -> BuildReport:
 def assert_fully_built(out: Path, root: Path, name: str) -> None:
     """Every planned clip of ``name`` is in the manifest with every file component, on disk."""
     layout = OutputLayout(out)
-    records = Manifest(layout.state_dir).sequence_records("train", name)
-    timestamps = read_timestamps(root / "train" / name / TIMESTAMPS)
-    planned = {(d.label, w.index) for d in DURATIONS for w in plan_windows(timestamps, d)}
+    records = Manifest(StateLayout(layout.root)).sequence_records("train", name)
+    timestamps = read_timestamps(SequenceFiles(root / "train" / name).timestamps)
+    planned = {(d.label, w.index) for d in DURATIONS for w in plan_windows(timestamps, d, 0.5)}
     assert planned and set(records) == planned
     by_label = {d.label: d for d in DURATIONS}
     for record in records.values():
-        assert set(FILE_COMPONENTS) <= set(record.components), record
+        assert set(FILE_KIND_NAMES) <= set(record.components), record
         if not record.empty:
             duration = by_label[record.duration]
-            assert layout.event_npy("train", duration, name, record.clip).is_file()
-            assert layout.mp4("train", duration, name, record.clip).is_file()
+            assert layout.clip_path(EVENT_NPY, "train", duration, name, record.clip).is_file()
+            assert layout.clip_path(MP4, "train", duration, name, record.clip).is_file()
 
 
 def assert_no_half_written(out: Path, name: str) -> None:
     """No temp file anywhere; every .npy/.mp4 of ``name`` belongs to a recorded, finished clip."""
     temps = [p for p in out.rglob("*") if is_temp_name(p.name)]
     assert temps == []
-    records = Manifest(OutputLayout(out).state_dir).sequence_records("train", name)
+    records = Manifest(StateLayout(out)).sequence_records("train", name)
     recorded = {(r.duration, f"{r.clip:06d}") for r in records.values()}
     for path in out.glob(f"train/*/*/{name}/*"):
         if path.suffix in (".npy", ".mp4"):
@@ -134,7 +132,7 @@ def middle_event(h5: Path, seq: Path) -> int:
     It lies far from every clip boundary (all on multiples of 250 ms), and its neighbour
     shares its millisecond but not its time, so swapping the two leaves ms_to_idx right.
     """
-    first_image = int(read_timestamps(seq / TIMESTAMPS)[0])
+    first_image = int(read_timestamps(SequenceFiles(seq).timestamps)[0])
     with h5py.File(h5, "r") as f:
         t = f["events/t"][()].astype(np.int64)
         target = first_image + 2_125_000 - int(f["t_offset"][()])
@@ -145,7 +143,7 @@ def middle_event(h5: Path, seq: Path) -> int:
 
 
 def swap_two_times(seq: Path) -> None:
-    h5 = seq / EVENTS
+    h5 = SequenceFiles(seq).events_h5
     i = middle_event(h5, seq)
     with h5py.File(h5, "r+") as f:
         t = f["events/t"]
@@ -154,7 +152,7 @@ def swap_two_times(seq: Path) -> None:
 
 def poke(name: str, value: int) -> Breaker:
     def breaker(seq: Path) -> None:
-        h5 = seq / EVENTS
+        h5 = SequenceFiles(seq).events_h5
         i = middle_event(h5, seq)
         with h5py.File(h5, "r+") as f:
             f[name][i] = value
@@ -168,49 +166,51 @@ def truncate_half(path: Path) -> None:
 
 def set_timestamps(text: str) -> Breaker:
     def breaker(seq: Path) -> None:
-        (seq / TIMESTAMPS).write_text(text)
+        SequenceFiles(seq).timestamps.write_text(text)
 
     return breaker
 
 
 def swap_timestamp_lines(seq: Path) -> None:
-    lines = (seq / TIMESTAMPS).read_text().splitlines()
+    lines = SequenceFiles(seq).timestamps.read_text().splitlines()
     lines[5], lines[6] = lines[6], lines[5]
-    (seq / TIMESTAMPS).write_text("\n".join(lines) + "\n")
+    SequenceFiles(seq).timestamps.write_text("\n".join(lines) + "\n")
 
 
 def drop_last_frames(seq: Path) -> None:
-    for png in sorted((seq / FRAMES).iterdir())[-5:]:
+    for png in sorted(SequenceFiles(seq).frames_dir.iterdir())[-5:]:
         png.unlink()
 
 
 CASES: dict[str, tuple[Breaker, list[str]]] = {
     "missing events.h5": (
-        lambda seq: (seq / EVENTS).unlink(),
+        lambda seq: SequenceFiles(seq).events_h5.unlink(),
         ["events.h5", "missing", FIX_EVENTS],
     ),
     "truncated events.h5": (
-        lambda seq: truncate_half(seq / EVENTS),
+        lambda seq: truncate_half(SequenceFiles(seq).events_h5),
         ["events.h5", "cannot be opened", FIX_EVENTS],
     ),
     "missing events/x": (
-        lambda seq: _delete(seq / EVENTS, "events/x"),
+        lambda seq: _delete(SequenceFiles(seq).events_h5, "events/x"),
         ["events.h5", "missing", "events/x", FIX_EVENTS],
     ),
     "missing events/p": (
-        lambda seq: _delete(seq / EVENTS, "events/p"),
+        lambda seq: _delete(SequenceFiles(seq).events_h5, "events/p"),
         ["events.h5", "missing", "events/p", FIX_EVENTS],
     ),
     "missing ms_to_idx": (
-        lambda seq: _delete(seq / EVENTS, "ms_to_idx"),
+        lambda seq: _delete(SequenceFiles(seq).events_h5, "ms_to_idx"),
         ["events.h5", "missing", "ms_to_idx", FIX_EVENTS],
     ),
     "ms_to_idx halved": (  # plausible (0, increasing, in range) but wrong: caught at lookups
-        lambda seq: rewrite_dataset(seq / EVENTS, "ms_to_idx", lambda ms: ms // 2),
+        lambda seq: rewrite_dataset(SequenceFiles(seq).events_h5, "ms_to_idx", lambda ms: ms // 2),
         ["events.h5", "ms_to_idx is inconsistent with events/t", FIX_EVENTS],
     ),
     "ms_to_idx reversed": (  # caught when the file is opened
-        lambda seq: rewrite_dataset(seq / EVENTS, "ms_to_idx", lambda ms: ms[::-1].copy()),
+        lambda seq: rewrite_dataset(
+            SequenceFiles(seq).events_h5, "ms_to_idx", lambda ms: ms[::-1].copy()
+        ),
         ["events.h5", "ms_to_idx is inconsistent with events/t", FIX_EVENTS],
     ),
     "unsorted t": (swap_two_times, ["events.h5", "events/t is not sorted", FIX_EVENTS]),
@@ -223,7 +223,7 @@ CASES: dict[str, tuple[Breaker, list[str]]] = {
         ["events.h5", "outside the 640x480 sensor", FIX_EVENTS],
     ),
     "missing timestamps.txt": (
-        lambda seq: (seq / TIMESTAMPS).unlink(),
+        lambda seq: SequenceFiles(seq).timestamps.unlink(),
         ["timestamps.txt", "missing", "restore"],
     ),
     "empty timestamps.txt": (set_timestamps(""), ["timestamps.txt", "empty", "restore"]),
@@ -240,7 +240,7 @@ CASES: dict[str, tuple[Breaker, list[str]]] = {
         ["rectified", "76 frame PNGs for 81 timestamps", "re-extract"],
     ),
     "truncated PNG frame": (
-        lambda seq: truncate_half(seq / FRAMES / "000030.png"),
+        lambda seq: truncate_half(SequenceFiles(seq).frames_dir / "000030.png"),
         ["000030.png", "cannot be decoded", "re-extract"],
     ),
 }
@@ -258,11 +258,11 @@ def test_broken_sequence_fails_alone(case: str, root: Path, tmp_path: Path) -> N
     assert_only_bad_failed(report, out, root, words)
     assert str(root / "train" / BAD) in " ".join(r.error or "" for r in report.failures)
     if case in MID_STREAM:  # clips finished before the bad spot are kept, and recorded
-        assert Manifest(OutputLayout(out).state_dir).sequence_records("train", BAD)
+        assert Manifest(StateLayout(out)).sequence_records("train", BAD)
 
 
 def test_unidentifiable_first_frame_fails_alone(root: Path, tmp_path: Path) -> None:
-    (root / "train" / BAD / FRAMES / "000000.png").write_bytes(b"not a png at all")
+    SequenceFiles(root / "train" / BAD).frame(0).write_bytes(b"not a png at all")
     out = tmp_path / "out"
     report = run_build(root, out)
     assert_only_bad_failed(report, out, root, ["000000.png", "cannot be read", "re-extract"])
@@ -313,11 +313,11 @@ def test_missing_t_offset_is_zero_with_a_warning(
     root: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     seq = root / "train" / BAD
-    with h5py.File(seq / EVENTS, "r+") as f:
+    with h5py.File(SequenceFiles(seq).events_h5, "r+") as f:
         t_offset = int(f["t_offset"][()])
         del f["t_offset"]
-    relative = read_timestamps(seq / TIMESTAMPS) - t_offset  # images on the events' own clock
-    (seq / TIMESTAMPS).write_text("".join(f"{t}\n" for t in relative))
+    relative = read_timestamps(SequenceFiles(seq).timestamps) - t_offset  # on the events' clock
+    SequenceFiles(seq).timestamps.write_text("".join(f"{t}\n" for t in relative))
     out = tmp_path / "out"
     with caplog.at_level(logging.WARNING):
         report = run_build(root, out)
@@ -327,7 +327,7 @@ def test_missing_t_offset_is_zero_with_a_warning(
     for name in (GOOD, BAD):
         assert_fully_built(out, root, name)
         assert_no_half_written(out, name)
-    records = Manifest(OutputLayout(out).state_dir).sequence_records("train", BAD)
+    records = Manifest(StateLayout(out)).sequence_records("train", BAD)
     assert sum(r.num_events for r in records.values()) > 0
 
 
@@ -366,7 +366,7 @@ def test_sequence_symlinked_from_outside_the_root_is_read(root: Path, tmp_path: 
 def test_cli_exits_nonzero_and_lists_failures(
     root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (root / "train" / BAD / EVENTS).unlink()
+    SequenceFiles(root / "train" / BAD).events_h5.unlink()
     out = tmp_path / "out"
     code = main(["build", "--dsec-root", str(root), "--out", str(out), "--durations", "500ms,1s"])
     err = capsys.readouterr().err

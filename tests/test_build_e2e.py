@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -14,27 +13,19 @@ from PIL import Image
 
 from egpt_dsec.config import BuildConfig, EventImageOptions
 from egpt_dsec.durations import parse_durations
-from egpt_dsec.layout import OutputLayout
+from egpt_dsec.kinds import EVENT_IMAGE, EVENT_NPY, MP4, VIDEO
+from egpt_dsec.layout.output import OutputLayout
 from egpt_dsec.pipeline import build
 from egpt_dsec.plan.clips import plan_windows
 from egpt_dsec.reports.status import collect_status
 from egpt_dsec.source.discover import discover_sequences
 from egpt_dsec.source.timestamps import read_timestamps
+from helpers import tree_hashes
 from reference import reference_events, reference_image, reference_parts
 
 DURATIONS = parse_durations("500ms,1s,2s,4s")
 KEYS = ["p", "t", "x", "y", "time_start", "time_end", "duration_ms", "image_timestamp",
         "image_idx", "image_indices_in_clip", "num_events"]  # fmt: skip
-
-
-def tree_hashes(root: Path) -> dict[str, str]:
-    """sha256 of every output file (state files excluded), keyed by relative path."""
-    out = {}
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root).as_posix()
-        if path.is_file() and not rel.startswith(".egpt-dsec"):
-            out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -51,17 +42,17 @@ def test_every_clip_matches_the_references(built: BuildConfig) -> None:
     layout = OutputLayout(built.out)
     checked_events = checked_empty = 0
     for source in discover_sequences(built.dsec_root):
-        ts = read_timestamps(source.timestamps_path)
-        frame_names = sorted(p.name for p in source.frames_dir.iterdir())
-        with Image.open(source.frames_dir / frame_names[0]) as im:
+        ts = read_timestamps(source.files.timestamps)
+        frame_names = sorted(p.name for p in source.files.frames_dir.iterdir())
+        with Image.open(source.files.frames_dir / frame_names[0]) as im:
             size = (im.width // 2 * 2, im.height // 2 * 2)
         for duration in DURATIONS:
-            for clip in plan_windows(ts, duration):
-                ref = reference_events(source.events_path, clip.t0, clip.t1)
+            for clip in plan_windows(ts, duration, 0.5):
+                ref = reference_events(source.files.events_h5, clip.t0, clip.t1)
                 n = len(ref["t"])
-                npy = layout.event_npy(source.split, duration, source.name, clip.index)
-                mp4 = layout.mp4(source.split, duration, source.name, clip.index)
-                video = layout.video_dir(source.split, duration, source.name, clip.index)
+                npy = layout.clip_path(EVENT_NPY, source.split, duration, source.name, clip.index)
+                mp4 = layout.clip_path(MP4, source.split, duration, source.name, clip.index)
+                video = layout.clip_path(VIDEO, source.split, duration, source.name, clip.index)
                 if n == 0:
                     assert not npy.exists() and not mp4.exists() and not video.exists()
                     checked_empty += 1
@@ -80,17 +71,19 @@ def test_every_clip_matches_the_references(built: BuildConfig) -> None:
                 assert list(data["image_indices_in_clip"]) == frames
                 # event images, pixel for pixel against the per-event loop
                 for part, (a, b) in enumerate(reference_parts(n, 5)):
-                    png = layout.event_image(source.split, duration, source.name, clip.index, part)
+                    png = layout.clip_path(
+                        EVENT_IMAGE, source.split, duration, source.name, clip.index, part
+                    )
                     expected = reference_image(ref["x"][a:b], ref["y"][a:b], ref["p"][a:b], "last")
                     np.testing.assert_array_equal(np.asarray(Image.open(png)), expected)
-                assert not layout.event_image(
-                    source.split, duration, source.name, clip.index, 5
+                assert not layout.clip_path(
+                    EVENT_IMAGE, source.split, duration, source.name, clip.index, 5
                 ).exists()
                 # frame folder: the original frames, linked, under their own names
                 assert sorted(p.name for p in video.iterdir()) == [frame_names[i] for i in frames]
                 for i in frames:
                     assert os.path.samefile(
-                        video / frame_names[i], source.frames_dir / frame_names[i]
+                        video / frame_names[i], source.files.frames_dir / frame_names[i]
                     )
                 # the MP4 decodes back to exactly those frames
                 with av.open(str(mp4)) as container:
@@ -174,10 +167,12 @@ def test_image_styles_are_pixel_exact(small_dsec: Path, tmp_path: Path, style: s
     layout = OutputLayout(tmp_path)
     source = discover_sequences(small_dsec, sequences=("interlaken_00_d",))[0]
     checked = 0
-    for clip in plan_windows(read_timestamps(source.timestamps_path), config.durations[0]):
-        ref = reference_events(source.events_path, clip.t0, clip.t1)
+    for clip in plan_windows(read_timestamps(source.files.timestamps), config.durations[0], 0.5):
+        ref = reference_events(source.files.events_h5, clip.t0, clip.t1)
         for part, (a, b) in enumerate(reference_parts(len(ref["t"]), 2) if len(ref["t"]) else []):
-            png = layout.event_image("train", config.durations[0], source.name, clip.index, part)
+            png = layout.clip_path(
+                EVENT_IMAGE, "train", config.durations[0], source.name, clip.index, part
+            )
             expected = reference_image(ref["x"][a:b], ref["y"][a:b], ref["p"][a:b], style)
             np.testing.assert_array_equal(np.asarray(Image.open(png)), expected)
             checked += 1

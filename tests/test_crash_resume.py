@@ -32,11 +32,13 @@ from pathlib import Path
 import pytest
 
 from egpt_dsec.durations import parse_durations
-from egpt_dsec.layout import OutputLayout
-from egpt_dsec.manifest import ClipRecord, Manifest
+from egpt_dsec.fs import TEMP_MARK, is_temp_name
+from egpt_dsec.kinds import EVENT_IMAGE, EVENT_NPY, MP4, VIDEO
+from egpt_dsec.layout.output import OutputLayout
+from egpt_dsec.layout.state import StateLayout
+from egpt_dsec.state.manifest import ClipRecord, Manifest
 from egpt_dsec.synth import SynthSpec, write_synthetic_dsec
-from egpt_dsec.writers.atomic import TEMP_MARK, is_temp_name
-from test_build_e2e import tree_hashes
+from helpers import tree_hashes
 
 SPEC = SynthSpec(sequences=2, seconds=5.0, rate=6e4, seed=4, frame_size=(160, 120))
 SEQUENCES = ("synth_00", "synth_01")
@@ -86,7 +88,7 @@ def run_to_end(root: Path, out: Path, log: Path, mp4_mode: str) -> None:
 
 
 def manifest_bytes(out: Path) -> int:
-    folder = OutputLayout(out).state_dir / "manifest" / "train"
+    folder = StateLayout(out).manifest_dir / "train"
     try:
         return sum(entry.stat().st_size for entry in os.scandir(folder))
     except FileNotFoundError:
@@ -95,7 +97,7 @@ def manifest_bytes(out: Path) -> int:
 
 def working(out: Path) -> bool:
     """A job has started: planning is over and clip files are about to be written."""
-    folder = OutputLayout(out).state_dir / "running"
+    folder = StateLayout(out).running_dir
     return manifest_bytes(out) > 0 or (folder.is_dir() and any(folder.iterdir()))
 
 
@@ -120,12 +122,12 @@ def all_temps(out: Path) -> list[str]:
 def mp4_dirs(out: Path) -> list[Path]:
     layout = OutputLayout(out)
     durations = parse_durations(DURATIONS)
-    return [layout.component_dir("train", d, "mp4") / s for d in durations for s in SEQUENCES]
+    return [layout.kind_dir("train", d, MP4) / s for d in durations for s in SEQUENCES]
 
 
 def encoding_sequence_mp4(out: Path) -> bool:
     """The sequence encode's scratch MP4 is open (remux mode's one encode per sequence)."""
-    return temps_in([OutputLayout(out).state_dir / "scratch" / "train"], ".mp4")
+    return temps_in([StateLayout(out).scratch_file("train", "synth_00").parent], ".mp4")
 
 
 def writing_clip_mp4(out: Path) -> bool:
@@ -269,21 +271,24 @@ def clip_files(out: Path, sequence: str, record: ClipRecord) -> list[Path]:
     duration = parse_durations(record.duration)[0]
     paths: list[Path] = []
     if "event_npy" in record.components:
-        paths.append(layout.event_npy("train", duration, sequence, record.clip))
+        paths.append(layout.clip_path(EVENT_NPY, "train", duration, sequence, record.clip))
     if "event_image" in record.components:
         parts = range(record.parts)
-        paths += [layout.event_image("train", duration, sequence, record.clip, i) for i in parts]
+        paths += [
+            layout.clip_path(EVENT_IMAGE, "train", duration, sequence, record.clip, i)
+            for i in parts
+        ]
     if "video" in record.components:
-        folder = layout.video_dir("train", duration, sequence, record.clip)
+        folder = layout.clip_path(VIDEO, "train", duration, sequence, record.clip)
         paths += [folder, *sorted(folder.iterdir())]
     if "mp4" in record.components:
-        paths.append(layout.mp4("train", duration, sequence, record.clip))
+        paths.append(layout.clip_path(MP4, "train", duration, sequence, record.clip))
     return paths
 
 
 def finished_clip_stamps(out: Path) -> dict[Path, tuple[int, int]]:
     """(inode, mtime) of every file of every recorded clip: a rewrite changes one of them."""
-    manifest = Manifest(OutputLayout(out).state_dir)
+    manifest = Manifest(StateLayout(out))
     stamps = {}
     for sequence in SEQUENCES:
         for record in manifest.sequence_records("train", sequence).values():
@@ -410,8 +415,10 @@ def test_stale_temps_of_a_finished_build_are_removed(reference: Reference, tmp_p
     the scratch encode just after the last clip MP4 was cut, a plan file being replaced."""
     out = tmp_path / "out"
     shutil.copytree(reference.out, out, symlinks=True)
-    for stale in (".egpt-dsec/scratch/train/.synth_00.mp4", ".egpt-dsec/plan/train/.synth_00.json"):
-        planted = out / f"{stale}{TEMP_MARK}99999-0"  # as left by a killed process 99999
+    state = StateLayout(out)
+    scratch, plan = state.scratch_file("train", "synth_00"), state.plan_file("train", "synth_00")
+    for final in (scratch, plan):
+        planted = final.with_name(f".{final.name}{TEMP_MARK}99999-0")  # a killed process's
         planted.parent.mkdir(parents=True, exist_ok=True)
         planted.write_bytes(b"cut short by a kill")
     run_to_end(reference.root, out, tmp_path / "log.txt", reference.mp4_mode)

@@ -17,18 +17,11 @@ import numpy as np
 import pytest
 
 from egpt_dsec.events import EVENT_DTYPES, EVENT_FIELDS, Events
+from egpt_dsec.fs import is_temp_name
 from egpt_dsec.safe_npy import NpyFormatError, UnsafeNpyError, load_event_npy
-from egpt_dsec.writers import event_npy
-from egpt_dsec.writers.atomic import is_temp_name
-from egpt_dsec.writers.event_npy import (
-    ClipMetadata,
-    EventNpyWriter,
-    bytes_opcode,
-    dtype_reduce,
-    event_npy_bytes,
-    npy_object_header,
-    pickle_int,
-)
+from egpt_dsec.writers import event_npy, npy_pickle
+from egpt_dsec.writers.event_npy import ClipMetadata, EventNpyWriter, event_npy_bytes
+from egpt_dsec.writers.npy_pickle import bytes_opcode, dtype_reduce, npy_object_header, pickle_int
 
 KEY_ORDER = [
     "p",
@@ -205,7 +198,7 @@ def test_pinned_dtype_reduce_matches_numpy() -> None:
         reduced: Any = dtype.newbyteorder("<").__reduce__()
         assert dtype_reduce(dtype) == reduced[1:]
     reduced = np.dtype(object).__reduce__()
-    assert reduced[1:] == event_npy._OBJECT_DTYPE_REDUCE
+    assert reduced[1:] == npy_pickle.OBJECT_DTYPE_REDUCE
 
 
 # --- opcode helpers
@@ -231,7 +224,7 @@ def test_bytes_opcode_choice() -> None:
 
 @pytest.mark.parametrize("n", [0, 1, 1000])
 def test_binbytes8_path_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, n: int) -> None:
-    monkeypatch.setattr(event_npy, "BINBYTES8_THRESHOLD", 0)
+    monkeypatch.setattr(npy_pickle, "BINBYTES8_THRESHOLD", 0)
     events, meta = make_events(n), make_meta(n)
     path = tmp_path / "clip.npy"
     stream_write(path, events, meta, seed=4)

@@ -15,14 +15,15 @@ import pytest
 
 from egpt_dsec.config import BuildConfig, EventImageOptions
 from egpt_dsec.durations import parse_durations
-from egpt_dsec.execute.lock import OutputLockedError, output_lock
-from egpt_dsec.layout import OutputLayout
-from egpt_dsec.manifest import Manifest
-from egpt_dsec.options_record import OptionsChangedError
-from egpt_dsec.pipeline import OutputError, build
+from egpt_dsec.errors import OutputError
+from egpt_dsec.fs import is_temp_name
+from egpt_dsec.layout.state import StateLayout
+from egpt_dsec.pipeline import build
+from egpt_dsec.state.lock import OutputLockedError, output_lock
+from egpt_dsec.state.manifest import Manifest
+from egpt_dsec.state.options_record import OptionsChangedError
 from egpt_dsec.synth import SynthSpec, write_synthetic_dsec
-from egpt_dsec.writers.atomic import is_temp_name
-from test_build_e2e import tree_hashes
+from helpers import tree_hashes
 
 DURATIONS = parse_durations("500ms,1s,2s")
 
@@ -59,7 +60,7 @@ def _cli_build(dsec: Path, out: Path, workers: int) -> subprocess.Popen[str]:
 def _wait_for_progress(out: Path, proc: subprocess.Popen[str], timeout: float = 60) -> None:
     """Wait until at least one clip is recorded, so the stop lands mid-build."""
     deadline = time.monotonic() + timeout
-    manifests = out / ".egpt-dsec" / "manifest"
+    manifests = StateLayout(out).manifest_dir
     while time.monotonic() < deadline and proc.poll() is None:
         if any(p.stat().st_size for p in manifests.rglob("*.jsonl")):
             return
@@ -81,9 +82,9 @@ def test_signal_stops_cleanly_and_resume_matches(
     assert proc.returncode == 130, stderr
     assert "run the same command again to resume" in stderr
     assert temp_files(out) == []
-    assert not list((out / ".egpt-dsec" / "running").glob("*.json"))
+    assert not list(StateLayout(out).running_dir.glob("*.json"))
     recorded = [
-        r for records in Manifest(out / ".egpt-dsec").all_records().values()
+        r for records in Manifest(StateLayout(out)).all_records().values()
         for r in records.values() if "event_image" in r.components
     ]  # fmt: skip
     assert recorded
@@ -97,7 +98,7 @@ def test_signal_stops_cleanly_and_resume_matches(
 
 def test_second_build_on_same_output_is_refused(clean_build: BuildConfig) -> None:
     with (
-        output_lock(OutputLayout(clean_build.out).state_dir),
+        output_lock(StateLayout(clean_build.out)),
         pytest.raises(OutputLockedError) as info,
     ):
         build(clean_build)
@@ -106,10 +107,10 @@ def test_second_build_on_same_output_is_refused(clean_build: BuildConfig) -> Non
 
 
 def test_lock_of_a_killed_build_is_released(clean_build: BuildConfig) -> None:
-    state = OutputLayout(clean_build.out).state_dir
     code = (
-        "import os, sys; from pathlib import Path; from egpt_dsec.execute.lock import output_lock\n"
-        f"with output_lock(Path({str(state)!r})): os.kill(os.getpid(), 9)"
+        "import os; from pathlib import Path; from egpt_dsec.state.lock import output_lock\n"
+        "from egpt_dsec.layout.state import StateLayout\n"
+        f"with output_lock(StateLayout(Path({str(clean_build.out)!r}))): os.kill(os.getpid(), 9)"
     )
     subprocess.run([sys.executable, "-c", code], check=False)
     assert not build(clean_build).failures
@@ -129,7 +130,7 @@ def test_full_disk_stops_cleanly_and_resumes(
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
         real_save(path, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr("egpt_dsec.execute.clip_builder.save_png", save_until_full)
+    monkeypatch.setattr("egpt_dsec.execute.clip_parts.save_png", save_until_full)
     config = replace(clean_build, out=tmp_path / "out")
     report = build(config)
     assert report.failures

@@ -14,10 +14,12 @@ from PIL import Image
 from egpt_dsec import load_clip_events
 from egpt_dsec.config import BuildConfig, VideoOptions
 from egpt_dsec.durations import parse_durations
-from egpt_dsec.layout import OutputLayout
+from egpt_dsec.kinds import EVENT_NPY, MP4
+from egpt_dsec.layout.dsec import SequenceFiles, sequence_folder
+from egpt_dsec.layout.output import OutputLayout
 from egpt_dsec.pipeline import BuildReport, build
 from egpt_dsec.safe_npy import load_event_npy
-from test_build_e2e import tree_hashes
+from helpers import tree_hashes
 
 DURATIONS = parse_durations("500ms,1s,2s,4s")
 
@@ -57,7 +59,7 @@ def test_compact_store_loads_the_same_dicts(
     checked = 0
     for duration in DURATIONS:
         items = json.loads(OutputLayout(tmp_path).dataset_json("train", duration).read_text())
-        npy_root = OutputLayout(npy_config.out).component_dir("train", duration, "event_npy")
+        npy_root = OutputLayout(npy_config.out).kind_dir("train", duration, EVENT_NPY)
         for item in items:
             expected = load_event_npy(npy_root / f"{item['sequence']}/{item['clip']}.npy")
             for loaded in (load_clip_events(item), load_clip_events(item, npy_config.dsec_root)):
@@ -113,8 +115,8 @@ def test_remux_quality_matches_encode_mode(
         remux_config, out=tmp_path, components=("mp4",), video=VideoOptions(mode="encode")
     )
     assert not build(encode_config).failures
-    source = remux_config.dsec_root / "train" / "synth_00" / "images" / "left" / "rectified"
-    frames = sorted(source.iterdir())
+    source = SequenceFiles(sequence_folder(remux_config.dsec_root, "train", "synth_00"))
+    frames = sorted(source.frames_dir.iterdir())
     remux_psnr, encode_psnr = [], []
     for duration in DURATIONS:
         items = json.loads(
@@ -127,13 +129,13 @@ def test_remux_quality_matches_encode_mode(
             rel = item["mp4_data"]
             remux_psnr.append(
                 _clip_psnr(
-                    OutputLayout(remux_config.out).component_dir("train", duration, "mp4") / rel,
+                    OutputLayout(remux_config.out).kind_dir("train", duration, MP4) / rel,
                     clip_frames,
                 )
             )
             encode_psnr.append(
                 _clip_psnr(
-                    OutputLayout(tmp_path).component_dir("train", duration, "mp4") / rel,
+                    OutputLayout(tmp_path).kind_dir("train", duration, MP4) / rel,
                     clip_frames,
                 )
             )
@@ -143,8 +145,8 @@ def test_remux_quality_matches_encode_mode(
 
 
 def _frame_range(config: BuildConfig, item: dict) -> tuple[int, int]:
-    npy = OutputLayout(config.out).component_dir(
-        "train", parse_durations(item["duration"])[0], "event_npy"
+    npy = OutputLayout(config.out).kind_dir(
+        "train", parse_durations(item["duration"])[0], EVENT_NPY
     )
     indices = load_event_npy(npy / item["event_data"])["image_indices_in_clip"]
     return indices[0], indices[-1] + 1

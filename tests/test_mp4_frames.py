@@ -17,14 +17,9 @@ from egpt_dsec.source.errors import InputError
 from egpt_dsec.source.frames import decode_frame
 from egpt_dsec.writers import frames as frames_module
 from egpt_dsec.writers.frames import link_frames
-from egpt_dsec.writers.mp4 import (
-    Mp4ClipWriter,
-    SequenceEncoder,
-    remux_clip,
-    rgb_to_yuv420,
-    to_video_frame,
-    video_size,
-)
+from egpt_dsec.writers.mp4 import Mp4ClipWriter
+from egpt_dsec.writers.mp4_remux import SequenceEncoder, remux_clip
+from egpt_dsec.writers.video_frame import rgb_to_yuv420, to_video_frame, video_size
 
 W, H = 160, 120
 

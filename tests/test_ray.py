@@ -16,10 +16,9 @@ from egpt_dsec.durations import parse_durations
 from egpt_dsec.execute.executor import LocalExecutor
 from egpt_dsec.execute.ray_executor import RAY_MISSING, RayExecutor, require_ray
 from egpt_dsec.execute.report import JobResult
-from egpt_dsec.layout import OutputLayout
-from egpt_dsec.manifest import MANIFEST_DIR
+from egpt_dsec.layout.state import StateLayout
 from egpt_dsec.pipeline import build
-from test_build_e2e import tree_hashes
+from helpers import tree_hashes
 
 DURATIONS = parse_durations("500ms,1s,2s,4s")
 VICTIM = "train/synth_00"  # the longest job (37 clips): killed after its first clip
@@ -55,6 +54,10 @@ class Recorder:
         self.started: list[str] = []
         self.clips = 0
         self.finished: list[str] = []
+        self.units = 0
+
+    def build_started(self, units: int) -> None:
+        self.units = units
 
     def job_started(self, key: str, clips_todo: int, events_todo: int) -> None:
         self.started.append(key)
@@ -76,6 +79,7 @@ def test_ray_build_is_byte_identical_to_local(
     assert tree_hashes(tmp_path) == hashes
     assert [r.key for r in report.results] == keys  # in job order, not finishing order
     assert sorted(recorder.started) == sorted(recorder.finished) == sorted(keys)
+    assert recorder.units == len(keys)
     assert recorder.clips == report.totals.clips_built > 0
 
 
@@ -85,7 +89,7 @@ class WorkerKiller(threading.Thread):
     def __init__(self, out: Path, key: str) -> None:
         super().__init__(daemon=True)
         split, sequence = key.split("/")
-        self.manifest = OutputLayout(out).state_dir / MANIFEST_DIR / split
+        self.manifest = StateLayout(out).manifest_dir / split
         self.sequence, self.title = sequence, f"ray::egpt-dsec {key}"
         self.killed: int | None = None
         self.stop = threading.Event()

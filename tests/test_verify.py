@@ -17,22 +17,25 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from egpt_dsec.cli.verify import add_verify_arguments
 from egpt_dsec.config import BuildConfig
 from egpt_dsec.durations import Duration, parse_durations
 from egpt_dsec.events import Events
-from egpt_dsec.layout import STATE_DIR, OutputLayout
-from egpt_dsec.manifest import ClipRecord, Manifest
+from egpt_dsec.kinds import EVENT_IMAGE, EVENT_NPY, MP4, VIDEO
+from egpt_dsec.layout.output import OutputLayout
+from egpt_dsec.layout.state import STATE_DIR, StateLayout
 from egpt_dsec.pipeline import build
 from egpt_dsec.reports.verify import (
     ClipId,
     VerifyReport,
-    add_verify_arguments,
     count_clips,
     fix_output,
     format_verify,
     verify_output,
 )
 from egpt_dsec.safe_npy import load_event_npy
+from egpt_dsec.state.manifest import ClipRecord, Manifest
+from egpt_dsec.state.running import mark_running
 from egpt_dsec.writers.event_npy import ClipMetadata, event_npy_bytes
 
 DURATIONS = parse_durations("500ms,1s")
@@ -76,17 +79,17 @@ def clip_files(out: Path, split: str, sequence: str, duration: str, clip: int) -
     """Relative paths of every file of one clip."""
     layout, d = OutputLayout(out), Duration.parse(duration)
     paths = [
-        layout.event_npy(split, d, sequence, clip),
-        layout.mp4(split, d, sequence, clip),
-        *(layout.event_image(split, d, sequence, clip, i) for i in range(5)),
+        layout.clip_path(EVENT_NPY, split, d, sequence, clip),
+        layout.clip_path(MP4, split, d, sequence, clip),
+        *(layout.clip_path(EVENT_IMAGE, split, d, sequence, clip, i) for i in range(5)),
     ]
-    video = layout.video_dir(split, d, sequence, clip)
+    video = layout.clip_path(VIDEO, split, d, sequence, clip)
     paths += list(video.iterdir()) if video.is_dir() else []
     return {p.relative_to(out).as_posix() for p in paths}
 
 
 def record(out: Path, duration: Duration, clip: int, sequence: str = SEQUENCE) -> ClipRecord:
-    records = Manifest(OutputLayout(out).state_dir).sequence_records(SPLIT, sequence)
+    records = Manifest(StateLayout(out)).sequence_records(SPLIT, sequence)
     return records[(duration.label, clip)]
 
 
@@ -134,19 +137,19 @@ def truncate(path: Path, keep: float = 0.5) -> None:
 
 
 def truncate_npy(out: Path, marker: Path) -> tuple[str, Path, int]:
-    path = OutputLayout(out).event_npy(SPLIT, ONE_SECOND, SEQUENCE, 3)
+    path = OutputLayout(out).clip_path(EVENT_NPY, SPLIT, ONE_SECOND, SEQUENCE, 3)
     truncate(path)
     return "event_npy", path, 3
 
 
 def delete_png(out: Path, marker: Path) -> tuple[str, Path, int]:
-    path = OutputLayout(out).event_image(SPLIT, ONE_SECOND, SEQUENCE, 4, 2)
+    path = OutputLayout(out).clip_path(EVENT_IMAGE, SPLIT, ONE_SECOND, SEQUENCE, 4, 2)
     path.unlink()
     return "event_image", path, 4
 
 
 def corrupt_png(out: Path, marker: Path) -> tuple[str, Path, int]:
-    path = OutputLayout(out).event_image(SPLIT, HALF_SECOND, SEQUENCE, 7, 0)
+    path = OutputLayout(out).clip_path(EVENT_IMAGE, SPLIT, HALF_SECOND, SEQUENCE, 7, 0)
     data = bytearray(path.read_bytes())
     middle = len(data) // 2
     data[middle : middle + 8] = bytes(b ^ 0xFF for b in data[middle : middle + 8])
@@ -155,19 +158,19 @@ def corrupt_png(out: Path, marker: Path) -> tuple[str, Path, int]:
 
 
 def malicious_npy(out: Path, marker: Path) -> tuple[str, Path, int]:
-    path = OutputLayout(out).event_npy(SPLIT, HALF_SECOND, SEQUENCE, 2)
+    path = OutputLayout(out).clip_path(EVENT_NPY, SPLIT, HALF_SECOND, SEQUENCE, 2)
     path.write_bytes(malicious_npy_bytes(f"touch {marker}"))
     return "event_npy", path, 2
 
 
 def truncate_mp4(out: Path, marker: Path) -> tuple[str, Path, int]:
-    path = OutputLayout(out).mp4(SPLIT, ONE_SECOND, SEQUENCE, 5)
+    path = OutputLayout(out).clip_path(MP4, SPLIT, ONE_SECOND, SEQUENCE, 5)
     truncate(path, 0.6)
     return "mp4", path, 5
 
 
 def delete_frame(out: Path, marker: Path) -> tuple[str, Path, int]:
-    folder = OutputLayout(out).video_dir(SPLIT, HALF_SECOND, SEQUENCE, 9)
+    folder = OutputLayout(out).clip_path(VIDEO, SPLIT, HALF_SECOND, SEQUENCE, 9)
     path = sorted(folder.iterdir())[3]
     path.unlink()
     return "video", path, 9
@@ -177,7 +180,7 @@ def delete_json_entry_file(out: Path, marker: Path) -> tuple[str, Path, int]:
     layout = OutputLayout(out)
     items = json.loads(layout.videollava_json(SPLIT, HALF_SECOND).read_text())
     entry = next(item for item in items if item["id"] == f"{SEQUENCE}_500ms_000011")
-    path = layout.component_dir(SPLIT, HALF_SECOND, "mp4") / entry["video"]
+    path = layout.kind_dir(SPLIT, HALF_SECOND, MP4) / entry["video"]
     path.unlink()
     return "mp4", path, 11
 
@@ -259,13 +262,13 @@ def test_source_mismatches_are_caught_with_the_source(
 ) -> None:
     layout = OutputLayout(copy.out)
     # events altered but still a well-formed file
-    npy = layout.event_npy(SPLIT, ONE_SECOND, SEQUENCE, 6)
+    npy = layout.clip_path(EVENT_NPY, SPLIT, ONE_SECOND, SEQUENCE, 6)
     data = load_event_npy(npy)
     data["x"][100] = (int(data["x"][100]) + 1) % 640
     meta = ClipMetadata(**{k: v for k, v in data.items() if k not in ("p", "t", "x", "y")})
     npy.write_bytes(event_npy_bytes(Events(data["p"], data["t"], data["x"], data["y"]), meta))
     # a record whose event range is off by one
-    manifest = Manifest(layout.state_dir)
+    manifest = Manifest(StateLayout(layout.root))
     good = record(copy.out, HALF_SECOND, 12)
     manifest.forget(SPLIT, SEQUENCE, {good.key})
     writer = manifest.writer(SPLIT, SEQUENCE)
@@ -274,7 +277,7 @@ def test_source_mismatches_are_caught_with_the_source(
 
     assert verify_output(copy.out).ok()  # both agree with themselves: only the source tells
     report = verify_output(copy.out, copy.dsec_root)
-    assert [(p.component, p.clip) for p in report.problems] == [("manifest", 12), ("event_npy", 6)]
+    assert [(p.component, p.clip) for p in report.problems] == [("records", 12), ("event_npy", 6)]
     assert report.problems[1].path == npy
     assert "x differs from the source events" in report.problems[1].what
     assert fix_and_rebuild(copy, report, clean) == {
@@ -285,14 +288,18 @@ def test_source_mismatches_are_caught_with_the_source(
 
 def test_stray_files_and_a_stale_json(copy: BuildConfig, clean: BuildConfig) -> None:
     layout = OutputLayout(copy.out)
-    temp = layout.event_npy(SPLIT, ONE_SECOND, SEQUENCE, 1).with_name(".000001.npy.tmp-99-0")
+    temp = layout.clip_path(EVENT_NPY, SPLIT, ONE_SECOND, SEQUENCE, 1).with_name(
+        ".000001.npy.tmp-99-0"
+    )
     temp.write_bytes(b"half a file")
-    part0 = layout.event_image(SPLIT, ONE_SECOND, SEQUENCE, 2, 0)
-    extra = layout.event_image(SPLIT, ONE_SECOND, SEQUENCE, 2, 5)
+    part0 = layout.clip_path(EVENT_IMAGE, SPLIT, ONE_SECOND, SEQUENCE, 2, 0)
+    extra = layout.clip_path(EVENT_IMAGE, SPLIT, ONE_SECOND, SEQUENCE, 2, 5)
     shutil.copyfile(part0, extra)
-    records = Manifest(layout.state_dir).sequence_records(SPLIT, "interlaken_00_d").values()
+    records = Manifest(StateLayout(layout.root)).sequence_records(SPLIT, "interlaken_00_d").values()
     empty = next(r for r in records if r.empty)
-    stale = layout.event_npy(SPLIT, Duration.parse(empty.duration), "interlaken_00_d", empty.clip)
+    stale = layout.clip_path(
+        EVENT_NPY, SPLIT, Duration.parse(empty.duration), "interlaken_00_d", empty.clip
+    )
     stale.write_bytes(b"not events")
     dataset = layout.dataset_json(SPLIT, HALF_SECOND)
     dataset.write_text(json.dumps(json.loads(dataset.read_text())[1:], indent=1))
@@ -315,7 +322,7 @@ def test_stray_files_and_a_stale_json(copy: BuildConfig, clean: BuildConfig) -> 
 
 
 def test_fix_refuses_while_a_build_runs(copy: BuildConfig) -> None:
-    marker = Manifest(OutputLayout(copy.out).state_dir).mark_running(SPLIT, SEQUENCE)
+    marker = mark_running(StateLayout(copy.out), SPLIT, SEQUENCE)
     report = verify_output(copy.out)
     assert report.running == [f"{SPLIT}/{SEQUENCE}"]
     assert "a build is running" in format_verify(report)

@@ -13,14 +13,18 @@ log = logging.getLogger("egpt_dsec.progress")
 
 
 class TerminalProgress:
-    """Three bars: sequences, clips and events (its rate is events/s)."""
+    """Three bars: work units, clips and events (its rate is events/s)."""
 
-    def __init__(self, sequences: int) -> None:
-        self.sequences = tqdm(total=sequences, desc="sequences", unit="seq", position=0)
+    def __init__(self) -> None:
+        self.sequences = tqdm(total=0, desc="units", unit="unit", position=0)
         self.clips = tqdm(total=0, desc="clips", unit="clip", position=1)
         self.events = tqdm(
             total=0, desc="events", unit="ev", unit_scale=True, position=2, smoothing=0.1
         )
+
+    def build_started(self, units: int) -> None:
+        self.sequences.total = units
+        self.sequences.refresh()
 
     def job_started(self, key: str, clips_todo: int, events_todo: int) -> None:
         self.clips.total += clips_todo
@@ -46,10 +50,13 @@ class TerminalProgress:
 class LogProgress:
     """One line per job start and end, and a summary line at most every ``every`` seconds."""
 
-    def __init__(self, sequences: int, every: float = 10.0) -> None:
-        self.total_sequences, self.every = sequences, every
+    def __init__(self, every: float = 10.0) -> None:
+        self.total_sequences, self.every = 0, every
         self.finished = self.clips_done = self.clips_total = self.events = 0
         self.started = self.last = time.monotonic()
+
+    def build_started(self, units: int) -> None:
+        self.total_sequences = units
 
     def job_started(self, key: str, clips_todo: int, events_todo: int) -> None:
         self.clips_total += clips_todo

@@ -35,6 +35,9 @@ class QueueReporter:
     def __init__(self, channel: Any) -> None:
         self.channel = channel
 
+    def build_started(self, units: int) -> None:
+        pass  # only the driver starts builds
+
     def job_started(self, key: str, clips_todo: int, events_todo: int) -> None:
         self.channel.put(("job_started", (key, clips_todo, events_todo)))
 

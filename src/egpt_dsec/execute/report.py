@@ -61,11 +61,10 @@ class JobStats:
 
 @dataclass
 class JobResult:
-    """The outcome of one job: its counters, the durations it had no room for, or an error."""
+    """The outcome of one job: its counters, or an error."""
 
     key: str  # split/sequence[@shard]
     stats: JobStats = field(default_factory=JobStats)
-    too_short_for: tuple[str, ...] = ()
     error: str | None = None
     seconds: float = 0.0
 
@@ -77,6 +76,9 @@ class JobResult:
 class Reporter(Protocol):
     """Receives progress from running jobs (a terminal bar, log lines, or nothing)."""
 
+    def build_started(self, units: int) -> None:
+        """Called once, before any job runs, with the number of work units."""
+
     def job_started(self, key: str, clips_todo: int, events_todo: int) -> None: ...
 
     def clip_done(self, key: str, events: int) -> None: ...
@@ -85,6 +87,9 @@ class Reporter(Protocol):
 
 
 class NullReporter:
+    def build_started(self, units: int) -> None:
+        pass
+
     def job_started(self, key: str, clips_todo: int, events_todo: int) -> None:
         pass
 

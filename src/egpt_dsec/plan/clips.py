@@ -20,6 +20,7 @@ class Clip:
     t1: int  # absolute microseconds, exclusive
     frame_start: int  # frames [frame_start, frame_stop) lie inside the window
     frame_stop: int
+    image_idx: int  # EventGPT's image_idx: the frame nearest the window's end
 
     @property
     def key(self) -> tuple[str, int]:
@@ -38,9 +39,7 @@ def stride_us(duration: Duration, overlap: float) -> int:
     return stride
 
 
-def plan_windows(
-    timestamps: NDArray[np.int64], duration: Duration, overlap: float = 0.5
-) -> list[Clip]:
+def plan_windows(timestamps: NDArray[np.int64], duration: Duration, overlap: float) -> list[Clip]:
     """Windows ``[T0 + k*s, T0 + k*s + D)`` that end at or before the last image timestamp."""
     if len(timestamps) == 0:
         return []
@@ -52,13 +51,21 @@ def plan_windows(
     frame_starts = np.searchsorted(timestamps, starts, side="left")
     frame_stops = np.searchsorted(timestamps, ends, side="left")
     return [
-        Clip(duration, k, int(starts[k]), int(ends[k]), int(frame_starts[k]), int(frame_stops[k]))
+        Clip(
+            duration,
+            k,
+            int(starts[k]),
+            int(ends[k]),
+            int(frame_starts[k]),
+            int(frame_stops[k]),
+            nearest_frame(timestamps, int(ends[k])),
+        )
         for k in range(count)
     ]
 
 
-def plan_sequence(
-    timestamps: NDArray[np.int64], durations: tuple[Duration, ...], overlap: float = 0.5
+def plan_clips(
+    timestamps: NDArray[np.int64], durations: tuple[Duration, ...], overlap: float
 ) -> list[Clip]:
     """All clips of all durations, ordered by start time (then duration), the streaming order."""
     clips = [clip for d in durations for clip in plan_windows(timestamps, d, overlap)]

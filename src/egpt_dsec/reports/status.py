@@ -10,10 +10,12 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from egpt_dsec.config import COMPONENTS
 from egpt_dsec.durations import Duration
-from egpt_dsec.layout import OutputLayout
-from egpt_dsec.manifest import Manifest, read_rows
+from egpt_dsec.kinds import KIND_NAMES
+from egpt_dsec.layout.state import StateLayout
+from egpt_dsec.state.manifest import Manifest, read_rows
+from egpt_dsec.state.plans import stored_plans
+from egpt_dsec.state.running import running
 
 
 @dataclass
@@ -22,7 +24,7 @@ class StatusRow:
     duration: str
     planned: int = 0
     empty: int = 0
-    done: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COMPONENTS, 0))
+    done: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KIND_NAMES, 0))
 
     def percent(self, component: str) -> float:
         return 100.0 * self.done[component] / self.planned if self.planned else 100.0
@@ -41,10 +43,11 @@ class BuildStatus:
 
 
 def collect_status(out: Path) -> BuildStatus:
-    manifest = Manifest(OutputLayout(out).state_dir)
+    state = StateLayout(out)
+    manifest = Manifest(state)
     rows: dict[tuple[str, str], StatusRow] = {}
     short = []
-    plans = manifest.plans()
+    plans = stored_plans(state)
     for plan in plans:
         for duration, count in plan.clips.items():
             row = rows.setdefault((plan.split, duration), StatusRow(plan.split, duration))
@@ -54,7 +57,7 @@ def collect_status(out: Path) -> BuildStatus:
             short.append(f"{plan.split}/{plan.sequence}: {', '.join(missing)}")
     components: dict[tuple[str, str, str, int], set[str]] = {}  # merged over work units
     empty: set[tuple[str, str, str, int]] = set()
-    for split, sequence, path in manifest.files():
+    for split, sequence, path in state.manifest_files():
         for entry in read_rows(path):
             key = (split, sequence, entry["duration"], entry["clip"])
             components.setdefault(key, set()).update(entry["components"])
@@ -62,7 +65,7 @@ def collect_status(out: Path) -> BuildStatus:
                 empty.add(key)
     for (split, _, duration, _), done in components.items():
         row = rows.setdefault((split, duration), StatusRow(split, duration))
-        for component in done & set(COMPONENTS):
+        for component in done & set(KIND_NAMES):
             row.done[component] += 1
     for split, _, duration, _ in empty:
         rows[(split, duration)].empty += 1
@@ -74,17 +77,17 @@ def collect_status(out: Path) -> BuildStatus:
     for row in ordered:
         total.planned += row.planned
         total.empty += row.empty
-        for component in COMPONENTS:
+        for component in KIND_NAMES:
             total.done[component] += row.done[component]
-    return BuildStatus(ordered, total, manifest.running(), len(plans), short)
+    return BuildStatus(ordered, total, running(state), len(plans), short)
 
 
 def _cells(row: StatusRow) -> list[str]:
     cells = [row.split, row.duration, str(row.planned), str(row.empty)]
-    return cells + [f"{row.done[c]} {row.percent(c):5.1f}%" for c in COMPONENTS]
+    return cells + [f"{row.done[c]} {row.percent(c):5.1f}%" for c in KIND_NAMES]
 
 
-_HEADER = ["split", "duration", "clips", "empty", *COMPONENTS]
+_HEADER = ["split", "duration", "clips", "empty", *KIND_NAMES]
 
 
 def format_table(status: BuildStatus) -> str:

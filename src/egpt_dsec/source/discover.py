@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from egpt_dsec.layout.dsec import SequenceFiles, split_folder
 from egpt_dsec.source.errors import InputError
 
 # Names become folder names in the output: only plain names, never paths.
@@ -39,21 +40,8 @@ class SequenceSource:
         return f"{self.split}/{self.name}"
 
     @property
-    def events_path(self) -> Path:
-        """Split-archive layout ``events/left/`` or per-sequence layout ``events_left/``."""
-        archive = self.folder / "events" / self.camera / "events.h5"
-        per_sequence = self.folder / f"events_{self.camera}" / "events.h5"
-        if not archive.exists() and per_sequence.exists():
-            return per_sequence
-        return archive
-
-    @property
-    def timestamps_path(self) -> Path:
-        return self.folder / "images" / "timestamps.txt"
-
-    @property
-    def frames_dir(self) -> Path:
-        return self.folder / "images" / self.camera / "rectified"
+    def files(self) -> SequenceFiles:
+        return SequenceFiles(self.folder, self.camera)
 
 
 def discover_sequences(
@@ -76,8 +64,8 @@ def discover_sequences(
         )
     found: list[SequenceSource] = []
     for split in chosen:
-        check_safe_name(split, "split", root / split)
-        for folder in sorted((root / split).iterdir()):
+        check_safe_name(split, "split", split_folder(root, split))
+        for folder in sorted(split_folder(root, split).iterdir()):
             if not folder.is_dir() or folder.name.startswith("."):
                 continue
             if sequences and folder.name not in sequences:

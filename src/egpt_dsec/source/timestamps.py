@@ -7,13 +7,14 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from egpt_dsec.layout.dsec import FRAME_SUFFIX, TIMESTAMPS_NAME
 from egpt_dsec.source.errors import InputError
 
 
 def read_timestamps(path: Path) -> NDArray[np.int64]:
-    """Read and validate ``images/timestamps.txt`` (non-empty, integers, increasing)."""
+    """Read and validate the image timestamps (non-empty, integers, increasing)."""
     if not path.is_file():
-        raise InputError(path, "image timestamps file is missing", "restore images/timestamps.txt")
+        raise InputError(path, "image timestamps file is missing", f"restore {TIMESTAMPS_NAME}")
     text = path.read_text(encoding="ascii", errors="replace")
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if not lines:
@@ -42,7 +43,7 @@ def list_frames(frames_dir: Path, expected: int) -> list[Path]:
     """The frame PNGs in time order; their count must match the timestamps."""
     if not frames_dir.is_dir():
         raise InputError(frames_dir, "frame folder is missing", "unzip the DSEC images archive")
-    frames = sorted(p for p in frames_dir.iterdir() if p.suffix == ".png")
+    frames = sorted(p for p in frames_dir.iterdir() if p.suffix == FRAME_SUFFIX)
     if len(frames) < expected:
         raise InputError(
             frames_dir,

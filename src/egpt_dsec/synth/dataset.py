@@ -1,8 +1,6 @@
-"""Whole synthetic sequences laid out exactly like a DSEC root.
-
-``<root>/<split>/<seq>/events/left/{events,rectify_map}.h5`` (or ``events_left/`` with
-layout ``"sequence"``), ``images/timestamps.txt`` and ``images/left/rectified/NNNNNN.png``.
-Each sequence draws from its own seed stream, keyed by (seed, split, index).
+"""Whole synthetic sequences laid out exactly like a DSEC root (``layout.dsec``), in
+either official layout. Each sequence draws from its own seed stream, keyed by
+(seed, split, index).
 """
 
 from __future__ import annotations
@@ -13,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from egpt_dsec.layout.dsec import SequenceFiles, sequence_folder
 from egpt_dsec.synth.frames import SequenceClock, write_frames, write_timestamps
 from egpt_dsec.synth.h5 import radial_rectify_map, write_events_h5, write_rectify_map
 from egpt_dsec.synth.scene import Scene
@@ -20,11 +19,6 @@ from egpt_dsec.synth.spec import SynthSpec
 from egpt_dsec.synth.stream import event_chunks
 
 TRAIN, TEST = "train", "test"
-EVENTS_DIRS = {"split": "events/left", "sequence": "events_left"}
-EVENTS_FILE = "events.h5"
-RECTIFY_FILE = "rectify_map.h5"
-FRAMES_DIR = "images/left/rectified"
-TIMESTAMPS_FILE = "images/timestamps.txt"
 _SPLIT_KEYS = {TRAIN: 0, TEST: 1}
 
 
@@ -37,7 +31,7 @@ class SequenceSlot:
     index: int
 
     def folder(self, root: Path) -> Path:
-        return root / self.split / self.name
+        return sequence_folder(root, self.split, self.name)
 
 
 def sequence_slots(spec: SynthSpec) -> list[SequenceSlot]:
@@ -50,10 +44,6 @@ def sequence_slots(spec: SynthSpec) -> list[SequenceSlot]:
         width = max(2, len(str(count - 1)))
         slots += [SequenceSlot(split, f"{prefix}_{i:0{width}d}", i) for i in range(count)]
     return slots
-
-
-def events_dir(folder: Path, layout: str) -> Path:
-    return folder / EVENTS_DIRS[layout]
 
 
 @dataclass(frozen=True)
@@ -80,17 +70,17 @@ def plan_sequence(spec: SynthSpec, slot: SequenceSlot) -> SequencePlan:
 
 def write_sequence(folder: Path, spec: SynthSpec, slot: SequenceSlot) -> None:
     """Events, distortion map, frames, then timestamps (written last, so a folder with
-    ``timestamps.txt`` is complete)."""
+    timestamps is complete)."""
     plan = plan_sequence(spec, slot)
-    ev_dir = events_dir(folder, spec.layout)
+    files = SequenceFiles(folder, layout=spec.layout)
     event_rng = np.random.default_rng(plan.event_seed)
     chunks = event_chunks(plan.scene, plan.clock.events_end_us, spec.rate, event_rng)
-    write_events_h5(ev_dir / EVENTS_FILE, chunks, plan.clock.t_offset)
+    write_events_h5(files.events_h5, chunks, plan.clock.t_offset)
     map_rng = np.random.default_rng(plan.map_seed)
     k1, k2 = map_rng.uniform(0.02, 0.06), map_rng.uniform(-0.01, 0.01)
-    write_rectify_map(ev_dir / RECTIFY_FILE, radial_rectify_map(k1, k2))
-    write_frames(folder / FRAMES_DIR, plan.scene, plan.clock.frames_rel_us, spec.frame_size)
-    write_timestamps(folder / TIMESTAMPS_FILE, plan.clock.frames_us)
+    write_rectify_map(files.rectify_map, radial_rectify_map(k1, k2))
+    write_frames(files, plan.scene, plan.clock.frames_rel_us, spec.frame_size)
+    write_timestamps(files.timestamps, plan.clock.frames_us)
 
 
 def write_synthetic_dsec(

@@ -1,4 +1,4 @@
-"""The frame side of a sequence: the image clock, ``timestamps.txt`` and the RGB PNGs."""
+"""The frame side of a sequence: the image clock, the timestamps file and the RGB PNGs."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from egpt_dsec.events import SENSOR_HEIGHT, SENSOR_WIDTH
+from egpt_dsec.fs import atomic_write_bytes
+from egpt_dsec.layout.dsec import SequenceFiles
 from egpt_dsec.synth.raster import new_spans, paint_shapes, restore_spans, to_uint8
 from egpt_dsec.synth.scene import Scene
 from egpt_dsec.synth.spec import FRAME_HZ
-from egpt_dsec.writers.atomic import atomic_write_bytes
 
 FRAME_PERIOD_US = 1_000_000 // FRAME_HZ
-FRAME_NAME = "{index:06d}.png"
 PNG_COMPRESS_LEVEL = 1  # frames dominate the run time; zlib level 1 is several times faster
 PNG_PREDICTION = "paeth"  # keeps files about as small as Pillow's adaptive filters
 T_OFFSET_BASE = 36_000_000_000  # real DSEC offsets are ~3.6e10 µs
@@ -52,7 +52,7 @@ class SequenceClock:
 
 
 def write_timestamps(path: Path, timestamps_us: Sequence[int] | NDArray[np.int64]) -> None:
-    """One integer µs per line, no header (DSEC ``images/timestamps.txt``)."""
+    """One integer µs per line, no header (DSEC's image timestamps)."""
     text = "".join(f"{int(t)}\n" for t in timestamps_us)
     atomic_write_bytes(path, text.encode("ascii"))
 
@@ -98,15 +98,14 @@ class PngEncoder:
 
 
 def write_frames(
-    folder: Path, scene: Scene, frames_rel_us: NDArray[np.int64], size: tuple[int, int]
+    files: SequenceFiles, scene: Scene, frames_rel_us: NDArray[np.int64], size: tuple[int, int]
 ) -> list[Path]:
-    """One PNG per timestamp, named ``000000.png`` upward, each written atomically."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """One PNG per timestamp, under DSEC's frame names, each written atomically."""
     renderer = FrameRenderer(scene, *size)
     encoder = PngEncoder(*size)
     paths = []
     for index, t_us in enumerate(frames_rel_us.tolist()):
-        path = folder / FRAME_NAME.format(index=index)
+        path = files.frame(index)
         atomic_write_bytes(path, encoder.encode(renderer.render(t_us / 1e6)))
         paths.append(path)
     return paths

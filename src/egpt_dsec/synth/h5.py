@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from egpt_dsec.events import SENSOR_HEIGHT, SENSOR_WIDTH
-from egpt_dsec.writers.atomic import atomic_path
+from egpt_dsec.fs import atomic_path
 
 EVENT_DTYPES: dict[str, np.dtype] = {
     "x": np.dtype(np.uint16),

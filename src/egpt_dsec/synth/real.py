@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from egpt_dsec.events import Events
+from egpt_dsec.layout.dsec import SPLIT_ARCHIVES, SequenceFiles
 from egpt_dsec.synth.frames import FRAME_PERIOD_US, write_frames, write_timestamps
 from egpt_dsec.synth.h5 import radial_rectify_map, write_events_h5, write_rectify_map
 from egpt_dsec.synth.scene import Scene
@@ -102,10 +103,10 @@ def write_replayed_sequence(
     frame_count = round(seconds * FRAME_HZ) + 1
     frames_rel = FIRST_FRAME_US + FRAME_PERIOD_US * np.arange(frame_count, dtype=np.int64)
     tiles = int(frames_rel[-1]) // WINDOW_US + 1
-    ev_dir = folder / "events" / "left"
-    written = write_events_h5(ev_dir / "events.h5", replayed_chunks(windows, tiles), t_offset)
-    write_rectify_map(ev_dir / "rectify_map.h5", radial_rectify_map(0.04))
+    files = SequenceFiles(folder, layout=SPLIT_ARCHIVES)
+    written = write_events_h5(files.events_h5, replayed_chunks(windows, tiles), t_offset)
+    write_rectify_map(files.rectify_map, radial_rectify_map(0.04))
     scene = Scene.random(np.random.default_rng(seed))
-    write_frames(folder / "images" / "left" / "rectified", scene, frames_rel, frame_size)
-    write_timestamps(folder / "images" / "timestamps.txt", frames_rel + t_offset)
+    write_frames(files, scene, frames_rel, frame_size)
+    write_timestamps(files.timestamps, frames_rel + t_offset)
     return written

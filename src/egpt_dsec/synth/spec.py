@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-LAYOUTS: tuple[str, ...] = ("split", "sequence")
+from egpt_dsec import argtypes
+from egpt_dsec.layout.dsec import LAYOUT_HELP, LAYOUTS, SPLIT_ARCHIVES
+from egpt_dsec.options import option
+
 FRAME_HZ = 20
 MAX_SECONDS = 4000.0  # relative event time is uint32 microseconds: keep well below 2**32 us
 
@@ -13,17 +16,29 @@ MAX_SECONDS = 4000.0  # relative event time is uint32 microseconds: keep well be
 class SynthSpec:
     """A synthetic DSEC root: how many sequences, how long, how busy, and how laid out.
 
-    ``layout`` picks where events go: ``"split"`` = ``<seq>/events/left/`` (official
-    split archives), ``"sequence"`` = ``<seq>/events_left/`` (per-sequence downloads).
+    ``layout`` picks where events go, one of ``layout.dsec.LAYOUTS``.
     """
 
-    sequences: int = 2
-    test_sequences: int = 0
-    seconds: float = 20.0
-    rate: float = 2e6
-    seed: int = 0
-    frame_size: tuple[int, int] = (640, 480)
-    layout: str = "split"
+    sequences: int = option(2, flag="--sequences", help="train sequences", example="1", parse=int)
+    test_sequences: int = option(
+        0, flag="--test-sequences", help="test sequences", example="1", parse=int
+    )
+    seconds: float = option(
+        20.0, flag="--seconds", help="length of each sequence", example="60", parse=float
+    )
+    rate: float = option(2e6, flag="--rate", help="events per second", example="1e5", parse=float)
+    seed: int = option(0, flag="--seed", help="random seed", example="7", parse=int)
+    frame_size: tuple[int, int] = option(
+        (640, 480),
+        flag="--frame-size",
+        help="frame size WxH (DSEC: 1440x1080)",
+        example="1440x1080",
+        parse=argtypes.size,
+        show=lambda s: f"{s[0]}x{s[1]}",
+    )
+    layout: str = option(
+        SPLIT_ARCHIVES, flag="--layout", help=f"where events go: {LAYOUT_HELP}", choices=LAYOUTS
+    )
 
     def __post_init__(self) -> None:
         if self.sequences < 0 or self.test_sequences < 0:

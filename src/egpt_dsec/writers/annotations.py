@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from egpt_dsec.durations import Duration
-from egpt_dsec.layout import EVENT_IMAGE, EVENT_NPY, MP4, VIDEO_DIR, clip_name
-from egpt_dsec.manifest import ClipRecord
+from egpt_dsec.kinds import EVENT_IMAGE, EVENT_NPY, FILE_KINDS, MP4
+from egpt_dsec.layout.output import clip_name, clip_rel
+from egpt_dsec.state.manifest import ClipRecord
 
 
 @dataclass(frozen=True)
@@ -46,27 +47,28 @@ def _conversation(token: str, question: str) -> list[dict[str, str]]:
 
 
 def eventgpt_item(entry: ClipEntry, questions: tuple[str, ...]) -> dict[str, Any]:
-    r, names = entry.record, {"sequence": entry.sequence, "clip": clip_name(entry.record.clip)}
+    r = entry.record
     item: dict[str, Any] = {
         "id": entry.id,
         "split": entry.split,
         "sequence": entry.sequence,
-        "clip": names["clip"],
+        "clip": clip_name(r.clip),
         "duration": r.duration,
         "time_start": r.t0,
         "time_end": r.t1,
         "num_events": r.num_events,
     }
-    if "event_npy" in r.components and entry.events_h5 is not None:
-        item["event_source"] = event_source(entry)
-    elif "event_npy" in r.components:
-        item["event_data"] = EVENT_NPY.format(**names)
-    if "event_image" in r.components:
-        item["event_image"] = [EVENT_IMAGE.format(**names, part=i) for i in range(r.parts)]
-    if "video" in r.components:
-        item["video_data"] = VIDEO_DIR.format(**names)
-    if "mp4" in r.components:
-        item["mp4_data"] = MP4.format(**names)
+    for kind in FILE_KINDS:
+        if kind.name not in r.components:
+            continue
+        if kind is EVENT_NPY and entry.events_h5 is not None:
+            item["event_source"] = event_source(entry)
+        elif kind is EVENT_IMAGE:
+            item[kind.entry_key] = [
+                clip_rel(kind, entry.sequence, r.clip, part) for part in range(r.parts)
+            ]
+        else:
+            item[kind.entry_key] = clip_rel(kind, entry.sequence, r.clip)
     item["conversations"] = _conversation("<event>", choose_question(entry.id, questions))
     return item
 
@@ -86,11 +88,13 @@ def event_source(entry: ClipEntry) -> dict[str, Any]:
     }
 
 
+VIDEOLLAVA_PATH_KEY = "video"  # Video-LLaVA names the MP4, relative to the mp4 folder
+
+
 def videollava_item(entry: ClipEntry, questions: tuple[str, ...]) -> dict[str, Any]:
-    names = {"sequence": entry.sequence, "clip": clip_name(entry.record.clip)}
     return {
         "id": entry.id,
-        "video": MP4.format(**names),
+        VIDEOLLAVA_PATH_KEY: clip_rel(MP4, entry.sequence, entry.record.clip),
         "conversations": _conversation("<video>", choose_question(entry.id, questions)),
     }
 
@@ -105,7 +109,7 @@ def annotation_files(
     """(dataset.json, videollava.json or None when no clip has an MP4) for one duration."""
     ordered = sorted(entries, key=lambda e: (e.sequence, e.record.clip))
     dataset = render_json([eventgpt_item(e, questions) for e in ordered])
-    with_mp4 = [e for e in ordered if "mp4" in e.record.components]
+    with_mp4 = [e for e in ordered if MP4.name in e.record.components]
     videollava = (
         render_json([videollava_item(e, questions) for e in with_mp4]) if with_mp4 else None
     )

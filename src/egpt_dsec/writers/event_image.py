@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from egpt_dsec.writers.atomic import atomic_path
+from egpt_dsec.fs import atomic_path
 
 _CHANNELS = (3, 4)  # RGB, RGBA
 

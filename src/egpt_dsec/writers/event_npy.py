@@ -8,18 +8,14 @@ Because the event count is known up front, every byte offset is known up front:
 the header and pickle opcodes are written once, and event chunks are written
 into their raw-data regions (``os.pwrite``) in any order.
 
-The pickle mirrors what ``ndarray.__reduce__`` produces, without a memo, and
-names ``numpy.core.multiarray._reconstruct`` (loadable by numpy 1.x and, with no
-warning, by numpy 2.x) rather than ``numpy._core`` (numpy 2.x only).
+The pickle opcodes come from ``writers.npy_pickle``.
 """
 
 from __future__ import annotations
 
-import io
 import operator
 import os
 import pickle
-import struct
 import threading
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -29,17 +25,19 @@ from typing import Any
 import numpy as np
 
 from egpt_dsec.events import EVENT_DTYPES, EVENT_FIELDS, Events
-from egpt_dsec.writers.atomic import remove_path, temp_path_for
-
-# Arrays of at least this many bytes use BINBYTES8 (8-byte length); BINBYTES
-# holds a 4-byte length. A module constant so tests can lower it.
-BINBYTES8_THRESHOLD = 2**32
-
-# The GLOBAL every reader can resolve: numpy 1.x has no ``numpy._core``.
-RECONSTRUCT_GLOBAL = ("numpy.core.multiarray", "_reconstruct")
-
-# pickle batches list/dict items in groups of this size (pickle._BATCHSIZE).
-_PICKLE_BATCH = 1000
+from egpt_dsec.fs import remove_path, temp_path_for
+from egpt_dsec.writers.npy_pickle import (
+    ARRAY_SUFFIX,
+    OBJECT_DTYPE_REDUCE,
+    array_start,
+    event_array_prefix,
+    npy_object_header,
+    pickle_dtype,
+    pickle_int,
+    pickle_str,
+    pickle_tuple,
+    pickle_value,
+)
 
 _METADATA_KEYS = (
     "time_start",
@@ -50,11 +48,6 @@ _METADATA_KEYS = (
     "image_indices_in_clip",
     "num_events",
 )
-
-# dtype.__reduce__() of the little-endian event dtypes and of the object dtype,
-# pinned so files are byte-identical whatever numpy writes them (a test checks
-# these against the running numpy).
-_OBJECT_DTYPE_REDUCE = (("O8", False, True), (3, "|", None, None, None, -1, -1, 63))
 
 
 @dataclass(frozen=True)
@@ -89,150 +82,7 @@ class ClipMetadata:
 
 
 # ---------------------------------------------------------------------------
-# Pickle opcodes, written by hand (what pickle protocol 4 would emit, no memo).
-
-
-def pickle_int(value: int) -> bytes:
-    """The opcode pickle uses for ``value``: BININT1, BININT2, BININT, LONG1 or LONG4."""
-    if 0 <= value <= 0xFF:
-        return pickle.BININT1 + bytes([value])
-    if 0 <= value <= 0xFFFF:
-        return pickle.BININT2 + struct.pack("<H", value)
-    if -0x80000000 <= value <= 0x7FFFFFFF:
-        return pickle.BININT + struct.pack("<i", value)
-    encoded = _encode_long(value)
-    if len(encoded) < 256:
-        return pickle.LONG1 + bytes([len(encoded)]) + encoded
-    return pickle.LONG4 + struct.pack("<i", len(encoded)) + encoded
-
-
-def _encode_long(value: int) -> bytes:
-    """Two's-complement little-endian bytes, trimmed as pickle.encode_long does."""
-    if value == 0:
-        return b""
-    nbytes = (value.bit_length() >> 3) + 1
-    result = value.to_bytes(nbytes, byteorder="little", signed=True)
-    if value < 0 and nbytes > 1 and result[-1] == 0xFF and (result[-2] & 0x80) != 0:
-        result = result[:-1]
-    return result
-
-
-def pickle_str(value: str) -> bytes:
-    """SHORT_BINUNICODE or BINUNICODE, as pickle protocol 4 would choose."""
-    encoded = value.encode("utf-8")
-    if len(encoded) < 256:
-        return pickle.SHORT_BINUNICODE + bytes([len(encoded)]) + encoded
-    return pickle.BINUNICODE + struct.pack("<I", len(encoded)) + encoded
-
-
-def bytes_opcode(nbytes: int) -> bytes:
-    """The opcode and length prefix of a raw-data region of ``nbytes`` bytes."""
-    if nbytes < 0:
-        raise ValueError(f"negative byte count {nbytes}")
-    if nbytes < BINBYTES8_THRESHOLD:
-        return pickle.BINBYTES + struct.pack("<I", nbytes)
-    return pickle.BINBYTES8 + struct.pack("<Q", nbytes)
-
-
-def _pickle_value(value: object) -> bytes:
-    """Opcodes for the few plain values the layout needs (no memo)."""
-    if value is None:
-        return pickle.NONE
-    if value is True:
-        return pickle.NEWTRUE
-    if value is False:
-        return pickle.NEWFALSE
-    if isinstance(value, int):
-        return pickle_int(value)
-    if isinstance(value, str):
-        return pickle_str(value)
-    if isinstance(value, tuple):
-        return _pickle_tuple(value)
-    if isinstance(value, list):
-        return _pickle_list(value)
-    raise TypeError(f"cannot pickle {type(value).__name__} here")
-
-
-def _pickle_tuple(items: tuple[object, ...]) -> bytes:
-    body = b"".join(_pickle_value(v) for v in items)
-    short = {0: pickle.EMPTY_TUPLE, 1: pickle.TUPLE1, 2: pickle.TUPLE2, 3: pickle.TUPLE3}
-    if len(items) in short:
-        return body + short[len(items)]
-    return pickle.MARK + body + pickle.TUPLE
-
-
-def _pickle_list(items: list[Any]) -> bytes:
-    """EMPTY_LIST then APPEND / MARK..APPENDS in pickle's batches."""
-    out = [pickle.EMPTY_LIST]
-    for start in range(0, len(items), _PICKLE_BATCH):
-        batch = items[start : start + _PICKLE_BATCH]
-        body = b"".join(_pickle_value(v) for v in batch)
-        out.append(body + pickle.APPEND if len(batch) == 1 else pickle.MARK + body + pickle.APPENDS)
-    return b"".join(out)
-
-
-def _pickle_global(module: str, name: str) -> bytes:
-    return pickle.GLOBAL + f"{module}\n{name}\n".encode("ascii")
-
-
-def _pickle_dtype(args: tuple[object, ...], state: tuple[object, ...]) -> bytes:
-    """``numpy.dtype(*args)`` then BUILD with ``state``, as dtype.__reduce__ gives."""
-    return (
-        _pickle_global("numpy", "dtype")
-        + _pickle_tuple(args)
-        + pickle.REDUCE
-        + _pickle_tuple(state)
-        + pickle.BUILD
-    )
-
-
-def dtype_reduce(dtype: np.dtype) -> tuple[tuple[object, ...], tuple[object, ...]]:
-    """(args, state) of the little-endian ``dtype``, pinned instead of asking numpy."""
-    le = dtype.newbyteorder("<")
-    order = "|" if le.itemsize == 1 else "<"
-    return (f"{le.kind}{le.itemsize}", False, True), (3, order, None, None, None, -1, -1, 0)
-
-
-def _array_start() -> bytes:
-    """``_reconstruct(ndarray, (0,), b'b')``: the empty array BUILD then fills."""
-    return (
-        _pickle_global(*RECONSTRUCT_GLOBAL)
-        + _pickle_global("numpy", "ndarray")
-        + _pickle_tuple((0,))
-        + pickle.SHORT_BINBYTES
-        + b"\x01b"
-        + pickle.TUPLE3
-        + pickle.REDUCE
-    )
-
-
-def _event_array_prefix(dtype: np.dtype, n: int) -> bytes:
-    """Everything of a 1-d event array up to (and including) its data length."""
-    args, state = dtype_reduce(dtype)
-    return (
-        _array_start()
-        + pickle.MARK
-        + pickle_int(1)
-        + _pickle_tuple((n,))
-        + _pickle_dtype(args, state)
-        + pickle.NEWFALSE
-        + bytes_opcode(n * dtype.itemsize)
-    )
-
-
-_ARRAY_SUFFIX = pickle.TUPLE + pickle.BUILD
-
-
-# ---------------------------------------------------------------------------
 # File layout: static byte pieces around one raw-data region per event field.
-
-
-def npy_object_header() -> bytes:
-    """The .npy 1.0 header of a 0-d object array, as np.save writes it."""
-    buf = io.BytesIO()
-    header = {"descr": "|O", "fortran_order": False, "shape": ()}
-    np.lib.format.write_array_header_1_0(buf, header)
-    return buf.getvalue()
 
 
 @dataclass(frozen=True)
@@ -260,20 +110,20 @@ class _Layout:
         regions: list[_Region] = []
         pending = bytearray(npy_object_header())
         pending += pickle.PROTO + bytes([4])
-        pending += _array_start() + pickle.MARK + pickle_int(1) + _pickle_tuple(())
-        pending += _pickle_dtype(*_OBJECT_DTYPE_REDUCE) + pickle.NEWFALSE
+        pending += array_start() + pickle.MARK + pickle_int(1) + pickle_tuple(())
+        pending += pickle_dtype(*OBJECT_DTYPE_REDUCE) + pickle.NEWFALSE
         pending += pickle.EMPTY_LIST + pickle.EMPTY_DICT + pickle.MARK
         pos = 0
         for name in EVENT_FIELDS:
             dtype = EVENT_DTYPES[name]
-            pending += pickle_str(name) + _event_array_prefix(dtype, n)
+            pending += pickle_str(name) + event_array_prefix(dtype, n)
             static.append((pos, bytes(pending)))
             pos += len(pending)
             regions.append(_Region(name, pos, dtype.itemsize))
             pos += n * dtype.itemsize
-            pending = bytearray(_ARRAY_SUFFIX)
+            pending = bytearray(ARRAY_SUFFIX)
         for key, value in meta.as_dict().items():
-            pending += pickle_str(key) + _pickle_value(value)
+            pending += pickle_str(key) + pickle_value(value)
         pending += pickle.SETITEMS + pickle.APPEND + pickle.TUPLE + pickle.BUILD + pickle.STOP
         static.append((pos, bytes(pending)))
         return _Layout(tuple(static), tuple(regions), n, pos + len(pending))

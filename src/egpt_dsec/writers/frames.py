@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from egpt_dsec.config import FRAME_MODES
-from egpt_dsec.writers.atomic import atomic_path
+from egpt_dsec.fs import atomic_path
 
 # errno values meaning "this file system (pair) cannot hard-link here": copy instead.
 _LINK_UNSUPPORTED = frozenset(

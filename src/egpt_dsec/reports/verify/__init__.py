@@ -12,14 +12,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from egpt_dsec.reports.verify.arguments import add_verify_arguments
     from egpt_dsec.reports.verify.fix import fix_output
     from egpt_dsec.reports.verify.report import ClipId, Problem, VerifyReport, format_verify
     from egpt_dsec.reports.verify.run import count_clips, verify_output
 
 # Loaded on first use, so building the CLI parser does not import PyAV, h5py and numba.
 _HOME = {
-    "add_verify_arguments": "arguments",
     "fix_output": "fix",
     "ClipId": "report",
     "Problem": "report",
@@ -40,7 +38,6 @@ __all__ = [
     "ClipId",
     "Problem",
     "VerifyReport",
-    "add_verify_arguments",
     "count_clips",
     "fix_output",
     "format_verify",

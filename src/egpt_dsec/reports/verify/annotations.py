@@ -9,36 +9,46 @@ from __future__ import annotations
 import json
 import os
 from collections import defaultdict
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from egpt_dsec.config import BuildConfig
 from egpt_dsec.durations import Duration
-from egpt_dsec.layout import VIDEOLLAVA_JSON, OutputLayout
-from egpt_dsec.manifest import ClipKey, ClipRecord, Manifest
-from egpt_dsec.reports.verify.options import RecordedOptions
+from egpt_dsec.kinds import EVENT_NPY, FILE_KINDS, JSON, MP4, VIDEO, OutputKind
+from egpt_dsec.layout.output import OutputLayout
+from egpt_dsec.reports.verify.built import Built
 from egpt_dsec.reports.verify.report import Problem
-from egpt_dsec.writers.annotations import ClipEntry, annotation_files
+from egpt_dsec.state.manifest import ClipKey, ClipRecord, Manifest
+from egpt_dsec.writers.annotations import VIDEOLLAVA_PATH_KEY, ClipEntry, annotation_files
 
-# Entry keys holding paths, and the component folder each path is relative to.
-_DATASET_PATH_KEYS = {
-    "event_data": "event_npy",
-    "event_image": "event_image",
-    "video_data": "video",
-    "mp4_data": "mp4",
-}
-_VIDEOLLAVA_PATH_KEYS = {"video": "mp4"}
+# Entry keys holding paths, and the kind whose folder each path is relative to.
+_DATASET_PATH_KEYS: dict[str, OutputKind] = {kind.entry_key: kind for kind in FILE_KINDS}
+_VIDEOLLAVA_PATH_KEYS: dict[str, OutputKind] = {VIDEOLLAVA_PATH_KEY: MP4}
 
 _Found = tuple[Path, str, int, str]  # path, sequence, clip (-1: the whole file), what
+
+
+@dataclass(frozen=True)
+class _JsonFile:
+    """One JSON file to check and what it should hold."""
+
+    path: Path
+    expected: list[ClipEntry]
+    want: bytes | None  # its exact bytes, when they follow from the manifest
+    folders: dict[str, Path]  # kind -> the folder its entry paths are relative to
+    videollava: bool
 
 
 def json_problems(
     layout: OutputLayout,
     manifest: Manifest,
     records: dict[tuple[str, str], dict[ClipKey, ClipRecord]],
-    options: RecordedOptions,
+    built: Built,
     dsec_root: Path | None,
 ) -> tuple[list[Problem], int]:
     """Problems of every JSON the build wrote, and how many files were checked."""
+    config = replace(built.of(JSON), event_format=built.of(EVENT_NPY).event_format)
     entries: dict[tuple[str, str], list[ClipEntry]] = defaultdict(list)
     for (split, sequence), clips in records.items():
         for record in clips.values():
@@ -55,31 +65,26 @@ def json_problems(
         # In ref format the bytes also hold the DSEC root as the build spelled it, so
         # only the entries are checked.
         want: tuple[bytes | None, bytes | None] = (None, None)
-        if options.questions is not None and options.event_format == "npy":
-            want = annotation_files(expected, options.questions)
-        with_mp4 = [e for e in expected if "mp4" in e.record.components]
+        if config.event_format == "npy":
+            want = annotation_files(expected, config.questions)
+        with_mp4 = [e for e in expected if MP4.name in e.record.components]
+        folders = {k.name: layout.kind_dir(split, duration, k) for k in FILE_KINDS}
         files = (
-            (layout.dataset_json(split, duration), expected, want[0]),
-            (layout.videollava_json(split, duration), with_mp4, want[1]),
+            _JsonFile(layout.dataset_json(split, duration), expected, want[0], folders, False),
+            _JsonFile(layout.videollava_json(split, duration), with_mp4, want[1], folders, True),
         )
-        for path, listed, want_bytes in files:
-            checked += bool(listed or path.exists())
-            found = _file_problems(path, listed, want_bytes, options, dsec_root)
+        for file in files:
+            checked += bool(file.expected or file.path.exists())
+            found = _file_problems(file, config, dsec_root)
             problems += [
-                Problem(at, "json", split, sequence, label, clip, what)
+                Problem(at, JSON.name, split, sequence, label, clip, what)
                 for at, sequence, clip, what in found
             ]
     return problems, checked
 
 
-def _file_problems(
-    path: Path,
-    expected: list[ClipEntry],
-    want: bytes | None,
-    options: RecordedOptions,
-    dsec_root: Path | None,
-) -> list[_Found]:
-    videollava = path.name == VIDEOLLAVA_JSON
+def _file_problems(file: _JsonFile, config: BuildConfig, dsec_root: Path | None) -> list[_Found]:
+    path, expected, videollava = file.path, file.expected, file.videollava
     if not path.is_file():
         return [] if videollava and not expected else [(path, "", -1, "missing")]
     if videollava and not expected:
@@ -95,8 +100,8 @@ def _file_problems(
     by_id = {e.id: e for e in expected}
     found: list[_Found] = []
     for item in items:
-        found += _entry_problems(path, item, by_id[str(item["id"])], options, dsec_root)
-    if not found and want is not None and data != want:
+        found += _entry_problems(file, item, by_id[str(item["id"])], config, dsec_root)
+    if not found and file.want is not None and data != file.want:
         found.append((path, "", -1, "differs from what the manifest gives (stale or edited)"))
     return found
 
@@ -115,27 +120,24 @@ def _ids_problem(items: Any, expected: list[ClipEntry]) -> str | None:
 
 
 def _entry_problems(
-    path: Path,
+    file: _JsonFile,
     item: dict[str, Any],
     entry: ClipEntry,
-    options: RecordedOptions,
+    config: BuildConfig,
     dsec_root: Path | None,
 ) -> list[_Found]:
     """Each path an entry names exists (a bad one is reported as that file's problem)."""
-    videollava = path.name == VIDEOLLAVA_JSON
     found: list[_Found] = []
-    for key, component in (_VIDEOLLAVA_PATH_KEYS if videollava else _DATASET_PATH_KEYS).items():
+    for key, kind in (_VIDEOLLAVA_PATH_KEYS if file.videollava else _DATASET_PATH_KEYS).items():
         for rel in _as_list(item.get(key)):
-            target = _entry_path(path.parent / component, rel)
-            if target is None or not (
-                target.is_dir() if component == "video" else target.is_file()
-            ):
-                what = f"{path.name} entry {entry.id}: {key} {rel!r} missing"
-                found.append((target or path, entry.sequence, entry.record.clip, what))
-    if not videollava and options.event_format == "ref":
+            target = _entry_path(file.folders[kind.name], rel)
+            if target is None or not (target.is_dir() if kind is VIDEO else target.is_file()):
+                what = f"{file.path.name} entry {entry.id}: {key} {rel!r} missing"
+                found.append((target or file.path, entry.sequence, entry.record.clip, what))
+    if not file.videollava and config.event_format == "ref":
         bad = _event_source_problem(item.get("event_source"), entry.record, dsec_root)
         if bad:
-            found.append((path, "", -1, f"entry {entry.id}: {bad}"))
+            found.append((file.path, "", -1, f"entry {entry.id}: {bad}"))
     return found
 
 

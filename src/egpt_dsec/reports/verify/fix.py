@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-from egpt_dsec.execute.lock import output_lock
-from egpt_dsec.layout import DATASET_JSON, VIDEOLLAVA_JSON, OutputLayout
-from egpt_dsec.manifest import ClipKey, Manifest
-from egpt_dsec.reports.verify.report import FILE_COMPONENTS, ClipId, Problem, VerifyReport
-from egpt_dsec.writers.atomic import remove_path
-from egpt_dsec.writers.safe_paths import ensure_inside
+from egpt_dsec.fs import ensure_inside, remove_path
+from egpt_dsec.kinds import FILE_KIND_NAMES, JSON
+from egpt_dsec.layout.output import ANNOTATION_FILES
+from egpt_dsec.layout.state import StateLayout
+from egpt_dsec.reports.verify.report import EMPTY, TEMP, ClipId, Problem, VerifyReport
+from egpt_dsec.state.lock import output_lock
+from egpt_dsec.state.manifest import ClipKey, Manifest
+from egpt_dsec.state.running import running
 
 
 def fix_output(out: Path, report: VerifyReport) -> set[ClipId]:
@@ -20,20 +22,20 @@ def fix_output(out: Path, report: VerifyReport) -> set[ClipId]:
     those (and rewrites the JSON). Holds the output lock, and refuses while a build is
     marked running: its temp files are live. Never deletes through a link leaving OUT.
     """
-    layout = OutputLayout(out)
-    manifest = Manifest(layout.state_dir)
+    state = StateLayout(out)
+    manifest = Manifest(state)
     forgotten = {
         clip_id
         for p in report.problems
-        if p.component != "temp" and (clip_id := p.clip_id) is not None
+        if p.component != TEMP and (clip_id := p.clip_id) is not None
     }
     by_sequence: dict[tuple[str, str], set[ClipKey]] = defaultdict(set)
     for split, sequence, duration, clip in forgotten:
         by_sequence[(split, sequence)].add((duration, clip))
-    with output_lock(layout.state_dir):
-        running = manifest.running()
-        if running:
-            raise RuntimeError(f"a build is running on {out} ({', '.join(running)}); fix later")
+    with output_lock(state):
+        busy = running(state)
+        if busy:
+            raise RuntimeError(f"a build is running on {out} ({', '.join(busy)}); fix later")
         for (split, sequence), keys in sorted(by_sequence.items()):
             manifest.forget(split, sequence, keys)
         for p in report.problems:
@@ -45,6 +47,6 @@ def fix_output(out: Path, report: VerifyReport) -> set[ClipId]:
 
 def _deletable(problem: Problem) -> bool:
     """Bad output files and temp files go; records, and files a JSON merely names, stay."""
-    if problem.component in (*FILE_COMPONENTS, "empty", "temp"):
+    if problem.component in (*FILE_KIND_NAMES, EMPTY, TEMP):
         return True
-    return problem.component == "json" and problem.path.name in (DATASET_JSON, VIDEOLLAVA_JSON)
+    return problem.component == JSON.name and problem.path.name in ANNOTATION_FILES

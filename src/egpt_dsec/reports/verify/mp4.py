@@ -8,11 +8,12 @@ from pathlib import Path
 
 import av
 
-from egpt_dsec.reports.verify.options import RecordedOptions
+from egpt_dsec.kinds import MP4
+from egpt_dsec.reports.verify.built import Built
 from egpt_dsec.reports.verify.report import ClipId, Problem
 from egpt_dsec.reports.verify.sources import Source
 from egpt_dsec.reports.verify.task import ClipTask
-from egpt_dsec.writers.mp4 import PIX_FMT, video_size
+from egpt_dsec.writers.video_frame import PIX_FMT, video_size
 
 
 @dataclass(frozen=True)
@@ -26,10 +27,10 @@ class Mp4Size:
 
 def mp4_problems(task: ClipTask) -> tuple[list[Problem], Mp4Size | None]:
     r = task.record
-    path = task.layout.mp4(*task.path_args)
+    path = task.path(MP4)
     found = _decoded_size(path, r.frame_stop - r.frame_start)
     if isinstance(found, str):
-        return [task.problem("mp4", path, found)], None
+        return [task.problem(MP4.name, path, found)], None
     return [], Mp4Size(path, found, task.clip_id)
 
 
@@ -66,7 +67,7 @@ def _decoded_size(path: Path, frames: int) -> str | tuple[int, int]:
 
 
 def mp4_size_problems(
-    found: list[Mp4Size], sources: dict[tuple[str, str], Source], options: RecordedOptions
+    found: list[Mp4Size], sources: dict[tuple[str, str], Source], built: Built
 ) -> list[Problem]:
     """All MP4s of a sequence share one size: the source's (made even) or the most common."""
     by_sequence: dict[tuple[str, str], list[Mp4Size]] = {}
@@ -76,12 +77,12 @@ def mp4_size_problems(
     for key, mp4s in sorted(by_sequence.items()):
         if key in sources:
             want = sources[key].video_size
-        elif options.video_size is not None:
-            want = video_size(*options.video_size, None)
+        elif (size := built.of(MP4).video.size) is not None:
+            want = video_size(*size, None)
         else:
             want = Counter(mp4.size for mp4 in mp4s).most_common(1)[0][0]
         for mp4 in mp4s:
             if mp4.size != want:
                 what = f"size {mp4.size[0]}x{mp4.size[1]}, expected {want[0]}x{want[1]}"
-                problems.append(Problem(mp4.path, "mp4", *mp4.clip_id, what))
+                problems.append(Problem(mp4.path, MP4.name, *mp4.clip_id, what))
     return problems

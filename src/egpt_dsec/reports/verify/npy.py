@@ -9,12 +9,13 @@ from typing import Any
 import numpy as np
 
 from egpt_dsec.events import EVENT_DTYPES, EVENT_FIELDS, SENSOR_HEIGHT, SENSOR_WIDTH
-from egpt_dsec.manifest import ClipRecord
+from egpt_dsec.kinds import EVENT_NPY
 from egpt_dsec.reports.verify.report import Problem
 from egpt_dsec.reports.verify.task import ClipTask
 from egpt_dsec.safe_npy import NpyFormatError, UnsafeNpyError, load_event_npy
 from egpt_dsec.source.errors import InputError
 from egpt_dsec.source.h5events import EventFile
+from egpt_dsec.state.manifest import ClipRecord
 from egpt_dsec.writers.event_npy import ClipMetadata
 
 # Keys of our event files, in the order EventGPT's scripts wrote them.
@@ -23,11 +24,11 @@ CHECK_CHUNK = 4_000_000  # events compared per step: bounds the extra memory per
 
 
 def npy_problems(task: ClipTask, events: EventFile | None) -> list[Problem]:
-    path = task.layout.event_npy(*task.path_args)
-    if path.name not in task.listing["event_npy"]:
-        return [task.problem("event_npy", path, "missing")]
+    path = task.path(EVENT_NPY)
+    if path.name not in task.listing[EVENT_NPY.name]:
+        return [task.problem(EVENT_NPY.name, path, "missing")]
     what = _npy_problem(path, task, events)
-    return [task.problem("event_npy", path, what)] if what else []
+    return [task.problem(EVENT_NPY.name, path, what)] if what else []
 
 
 def _npy_problem(path: Path, task: ClipTask, events: EventFile | None) -> str | None:

@@ -6,11 +6,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from egpt_dsec.durations import Duration
+from egpt_dsec.kinds import FILE_KIND_NAMES, JSON
 
-FILE_COMPONENTS = ("event_npy", "event_image", "video", "mp4")
-# Rows of the summary table: "manifest" counts clip records, "empty" the 0-event clips
-# (which must have no files), "temp" the folders scanned for leftover temp files.
-REPORT_COMPONENTS = ("manifest", *FILE_COMPONENTS, "empty", "json", "temp")
+# Rows of the summary table besides the kinds: RECORDS counts the manifest's clip
+# records, EMPTY the 0-event clips (which must have no files), TEMP the folders scanned
+# for leftover temp files.
+RECORDS, EMPTY, TEMP = "records", "empty", "temp"
+REPORT_COMPONENTS = (RECORDS, *FILE_KIND_NAMES, EMPTY, JSON.name, TEMP)
 
 ClipId = tuple[str, str, str, int]  # (split, sequence, duration label, clip index)
 

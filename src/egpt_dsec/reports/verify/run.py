@@ -8,16 +8,46 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
-from egpt_dsec.layout import STATE_DIR, OutputLayout
-from egpt_dsec.manifest import Manifest
+from egpt_dsec.kinds import JSON
+from egpt_dsec.layout.output import OutputLayout
+from egpt_dsec.layout.state import STATE_DIR, StateLayout
 from egpt_dsec.reports.verify.annotations import json_problems
+from egpt_dsec.reports.verify.built import Built
 from egpt_dsec.reports.verify.clip import ClipResult, check_clip
 from egpt_dsec.reports.verify.mp4 import Mp4Size, mp4_size_problems
-from egpt_dsec.reports.verify.options import RecordedOptions
-from egpt_dsec.reports.verify.report import REPORT_COMPONENTS, Problem, VerifyReport, report_order
+from egpt_dsec.reports.verify.report import (
+    REPORT_COMPONENTS,
+    TEMP,
+    Problem,
+    VerifyReport,
+    report_order,
+)
 from egpt_dsec.reports.verify.sources import Source, load_sources
 from egpt_dsec.reports.verify.task import ClipTask, sequence_tasks
 from egpt_dsec.reports.verify.temps import temp_problems
+from egpt_dsec.state.manifest import Manifest
+from egpt_dsec.state.plans import stored_plans
+from egpt_dsec.state.running import running
+
+
+class _Collector:
+    """Merges clip results as they come back; ``reporter(1)`` after each clip."""
+
+    def __init__(self, reporter: Callable[[int], None] | None) -> None:
+        self.reporter = reporter
+        self.checked: Counter[str] = Counter()
+        self.problems: list[Problem] = []
+        self.mp4_sizes: list[Mp4Size] = []
+        self.clips = 0
+
+    def __call__(self, result: ClipResult) -> None:
+        self.clips += 1
+        self.checked.update(result.checked)
+        self.problems.extend(result.problems)
+        if result.mp4 is not None:
+            self.mp4_sizes.append(result.mp4)
+        if self.reporter is not None:
+            self.reporter(1)
 
 
 def verify_output(
@@ -34,51 +64,39 @@ def verify_output(
     there raises InputError (a wrong root would otherwise flag every clip). A folder that
     holds no build raises ValueError rather than passing with nothing checked.
     """
-    layout = OutputLayout(out)
-    if not layout.state_dir.is_dir():
+    layout, state = OutputLayout(out), StateLayout(out)
+    if not state.root.is_dir():
         raise ValueError(f"{out} holds no egpt-dsec build (no {STATE_DIR} folder)")
-    manifest = Manifest(layout.state_dir)
-    options = RecordedOptions.load(layout.state_dir)
+    manifest = Manifest(state)
+    built = Built.load(state)
     records = manifest.all_records()
-    running = manifest.running()
+    busy = running(state)
+    plans = {(p.split, p.sequence): p for p in stored_plans(state)}
     sources: dict[tuple[str, str], Source] = {}
     if dsec_root is not None:
-        labels = {r.duration for clips in records.values() for r in clips.values()}
-        sources = load_sources(dsec_root, [k for k, v in records.items() if v], labels, options)
-    checked: Counter[str] = Counter()
-    problems, checked["temp"] = temp_problems(out)
-    mp4_sizes: list[Mp4Size] = []
-    clips = 0
-
-    def collect(result: ClipResult) -> None:
-        nonlocal clips
-        clips += 1
-        checked.update(result.checked)
-        problems.extend(result.problems)
-        if result.mp4 is not None:
-            mp4_sizes.append(result.mp4)
-        if reporter is not None:
-            reporter(1)
-
+        sources = load_sources(dsec_root, [k for k, v in records.items() if v], built, plans)
+    collect = _Collector(reporter)
+    collect.problems, collect.checked[TEMP] = temp_problems(out)
     with ThreadPoolExecutor(workers) if workers > 1 else contextlib.nullcontext() as pool:
-        for (split, sequence), sequence_records in sorted(records.items()):
-            source = sources.get((split, sequence))
+        for key, sequence_records in sorted(records.items()):
+            source = sources.get(key)
             try:
-                tasks = sequence_tasks(layout, split, sequence, sequence_records, options, source)
+                tasks = sequence_tasks(
+                    layout, *key, sequence_records, built, plans.get(key), source
+                )
                 _check_clips(tasks, collect, pool, workers)
             finally:
                 if source is not None:
                     source.events.close()
-    problems += mp4_size_problems(mp4_sizes, sources, options)
-    found, checked["json"] = json_problems(layout, manifest, records, options, dsec_root)
-    problems += found
-    checked_all = {c: checked[c] for c in REPORT_COMPONENTS}
-    return VerifyReport(checked_all, _drop_repeats(problems), clips, running)
+    problems = collect.problems + mp4_size_problems(collect.mp4_sizes, sources, built)
+    found, collect.checked[JSON.name] = json_problems(layout, manifest, records, built, dsec_root)
+    checked_all = {c: collect.checked[c] for c in REPORT_COMPONENTS}
+    return VerifyReport(checked_all, _drop_repeats(problems + found), collect.clips, busy)
 
 
 def count_clips(out: Path) -> int:
     """How many clip records ``verify_output`` will check (for a progress bar's total)."""
-    records = Manifest(OutputLayout(out).state_dir).all_records()
+    records = Manifest(StateLayout(out)).all_records()
     return sum(len(clips) for clips in records.values())
 
 
@@ -109,6 +127,6 @@ def _check_clips(
 
 def _drop_repeats(problems: list[Problem]) -> list[Problem]:
     """A JSON entry pointing at a file already reported adds nothing; keep the file's report."""
-    reported = {p.path for p in problems if p.component != "json"}
-    kept = {p for p in problems if p.component != "json" or p.path not in reported}
+    reported = {p.path for p in problems if p.component != JSON.name}
+    kept = {p for p in problems if p.component != JSON.name or p.path not in reported}
     return sorted(kept, key=report_order)

@@ -10,15 +10,15 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image
 
-from egpt_dsec.durations import Duration
-from egpt_dsec.plan.clips import Clip, plan_windows
-from egpt_dsec.reports.verify.options import RecordedOptions
+from egpt_dsec.kinds import EVENT_NPY, MP4
+from egpt_dsec.reports.verify.built import Built
 from egpt_dsec.source.discover import discover_sequences
+from egpt_dsec.source.frames import frame_size
 from egpt_dsec.source.h5events import EventFile
 from egpt_dsec.source.timestamps import list_frames, read_timestamps
-from egpt_dsec.writers.mp4 import video_size
+from egpt_dsec.state.plans import StoredPlan, timestamps_digest
+from egpt_dsec.writers.video_frame import video_size
 
 
 class EventFiles:
@@ -62,28 +62,26 @@ class Source:
     timestamps: NDArray[np.int64]
     frame_paths: list[Path]
     video_size: tuple[int, int]
-    plans: dict[str, list[Clip]]  # duration label -> planned windows
+    replanned: bool  # its timestamps differ from those the build planned with
 
 
 def load_sources(
     dsec_root: Path,
     sequences: Iterable[tuple[str, str]],
-    labels: set[str],
-    options: RecordedOptions,
+    built: Built,
+    plans: dict[tuple[str, str], StoredPlan],
 ) -> dict[tuple[str, str], Source]:
     """Every (split, sequence) named, read once; a missing one is an input error."""
+    camera, size_option = built.of(EVENT_NPY).camera, built.of(MP4).video.size
     sources: dict[tuple[str, str], Source] = {}
     for split, sequence in sorted(set(sequences)):
-        found = discover_sequences(dsec_root, (split,), (sequence,), options.camera)[0]
-        timestamps = read_timestamps(found.timestamps_path)
-        frames = list_frames(found.frames_dir, len(timestamps))
-        with Image.open(frames[0]) as first:
-            size = video_size(first.width, first.height, options.video_size)
-        EventFile(found.events_path).close()  # raises InputError now, not in a worker
-        plans = {
-            label: plan_windows(timestamps, Duration.parse(label), options.overlap)
-            for label in labels
-        }
-        events = EventFiles(found.events_path)
-        sources[(split, sequence)] = Source(events, timestamps, frames, size, plans)
+        files = discover_sequences(dsec_root, (split,), (sequence,), camera)[0].files
+        timestamps = read_timestamps(files.timestamps)
+        frames = list_frames(files.frames_dir, len(timestamps))
+        size = video_size(*frame_size(frames[0]), size_option)
+        EventFile(files.events_h5).close()  # raises InputError now, not in a worker
+        plan = plans.get((split, sequence))
+        replanned = plan is not None and plan.timestamps_sha256 != timestamps_digest(timestamps)
+        events = EventFiles(files.events_h5)
+        sources[(split, sequence)] = Source(events, timestamps, frames, size, replanned)
     return sources

@@ -8,13 +8,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from egpt_dsec.durations import Duration
-from egpt_dsec.layout import OutputLayout
-from egpt_dsec.manifest import ClipKey, ClipRecord
-from egpt_dsec.reports.verify.options import RecordedOptions
-from egpt_dsec.reports.verify.report import FILE_COMPONENTS, ClipId, Problem, duration_order
+from egpt_dsec.kinds import FILE_KINDS, OutputKind
+from egpt_dsec.layout.output import OutputLayout
+from egpt_dsec.reports.verify.built import Built
+from egpt_dsec.reports.verify.report import ClipId, Problem, duration_order
 from egpt_dsec.reports.verify.sources import Source
+from egpt_dsec.state.manifest import ClipKey, ClipRecord
+from egpt_dsec.state.plans import StoredPlan
 
-Listing = dict[str, frozenset[str]]  # component -> names in its sequence folder
+Listing = dict[str, frozenset[str]]  # kind -> names in its sequence folder
 
 
 @dataclass(frozen=True)
@@ -23,22 +25,23 @@ class ClipTask:
     sequence: str
     record: ClipRecord
     layout: OutputLayout
-    options: RecordedOptions
+    built: Built
     listing: Listing
-    source: Source | None
+    plan: StoredPlan | None  # the plan the build stored for the sequence
+    source: Source | None  # the DSEC sequence, with --dsec-root
 
     @property
     def duration(self) -> Duration:
         return Duration.parse(self.record.duration)
 
     @property
-    def path_args(self) -> tuple[str, Duration, str, int]:
-        """(split, duration, sequence, clip): what OutputLayout takes to name a clip's file."""
-        return (self.split, self.duration, self.sequence, self.record.clip)
-
-    @property
     def clip_id(self) -> ClipId:
         return (self.split, self.sequence, self.record.duration, self.record.clip)
+
+    def path(self, kind: OutputKind, part: int = 0) -> Path:
+        """The clip's file of ``kind`` (its folder, for frames)."""
+        r = self.record
+        return self.layout.clip_path(kind, self.split, self.duration, self.sequence, r.clip, part)
 
     def problem(self, component: str, path: Path, what: str) -> Problem:
         return Problem(path, component, *self.clip_id, what)
@@ -49,7 +52,8 @@ def sequence_tasks(
     split: str,
     sequence: str,
     records: dict[ClipKey, ClipRecord],
-    options: RecordedOptions,
+    built: Built,
+    plan: StoredPlan | None,
     source: Source | None,
 ) -> Iterator[ClipTask]:
     """A sequence's clip tasks in output order; each folder is listed once, when reached."""
@@ -57,19 +61,23 @@ def sequence_tasks(
     for record in sorted(records.values(), key=lambda r: (duration_order(r.duration), r.clip)):
         label = record.duration
         if label not in listings:
-            listings[label] = _listing(layout.root / split / label, sequence)
-        yield ClipTask(split, sequence, record, layout, options, listings[label], source)
+            listings[label] = _listing(layout, split, label, sequence)
+        yield ClipTask(split, sequence, record, layout, built, listings[label], plan, source)
 
 
-def _listing(duration_dir: Path, sequence: str) -> Listing:
-    """Names in each component's sequence folder: one listing instead of a stat per file."""
-    listing = {}
-    for component in FILE_COMPONENTS:
+def _listing(layout: OutputLayout, split: str, label: str, sequence: str) -> Listing:
+    """Names in each kind's sequence folder: one listing instead of a stat per file.
+    (A record with a bad duration label lists nothing; its record check reports it.)"""
+    listing = {kind.name: frozenset[str]() for kind in FILE_KINDS}
+    try:
+        duration = Duration.parse(label)
+    except ValueError:
+        return listing
+    for kind in FILE_KINDS:
         try:
-            names = frozenset(
-                entry.name for entry in os.scandir(duration_dir / component / sequence)
-            )
+            folder = layout.sequence_dir(split, duration, kind, sequence)
+            names = frozenset(entry.name for entry in os.scandir(folder))
         except OSError:
             names = frozenset()
-        listing[component] = names
+        listing[kind.name] = names
     return listing

@@ -3,39 +3,39 @@
 from __future__ import annotations
 
 import os
-import re
 import stat
 from pathlib import Path
 
-from egpt_dsec.reports.verify.report import Problem
+from egpt_dsec.fs import is_temp_name
+from egpt_dsec.kinds import VIDEO
+from egpt_dsec.layout.dsec import FRAME_NAME, frame_index
+from egpt_dsec.reports.verify.report import TEMP, Problem
 from egpt_dsec.reports.verify.task import ClipTask
-from egpt_dsec.writers.atomic import is_temp_name
 
-_NUMBERED_PNG = re.compile(r"^(\d+)\.png$")
 _COMPARE_BLOCK = 1 << 20
 
 
 def video_problems(task: ClipTask) -> list[Problem]:
     r = task.record
-    folder = task.layout.video_dir(*task.path_args)
-    if folder.name not in task.listing["video"] or folder.is_symlink() or not folder.is_dir():
-        return [task.problem("video", folder, "frame folder missing")]
+    folder = task.path(VIDEO)
+    if folder.name not in task.listing[VIDEO.name] or folder.is_symlink() or not folder.is_dir():
+        return [task.problem(VIDEO.name, folder, "frame folder missing")]
     try:
         present = {entry.name for entry in os.scandir(folder)}
     except OSError as exc:
-        return [task.problem("video", folder, f"cannot be listed ({exc})")]
+        return [task.problem(VIDEO.name, folder, f"cannot be listed ({exc})")]
     expected = _expected_frames(task, present)
     if expected is None:
         count = r.frame_stop - r.frame_start
-        return [task.problem("video", folder, f"{len(present)} frames, expected {count}")]
+        return [task.problem(VIDEO.name, folder, f"{len(present)} frames, expected {count}")]
     problems = []
     for extra in sorted(present - set(expected)):
-        component = "temp" if is_temp_name(extra) else "video"
+        component = TEMP if is_temp_name(extra) else VIDEO.name
         problems.append(task.problem(component, folder / extra, "not a frame of this clip"))
     for name, source in expected.items():
         what = _frame_problem(folder / name, source) if name in present else "frame missing"
         if what:
-            problems.append(task.problem("video", folder / name, what))
+            problems.append(task.problem(VIDEO.name, folder / name, what))
     return problems
 
 
@@ -44,10 +44,14 @@ def _expected_frames(task: ClipTask, present: set[str]) -> dict[str, Path | None
     r = task.record
     if task.source is not None:
         return {p.name: p for p in task.source.frame_paths[r.frame_start : r.frame_stop]}
-    if all(_NUMBERED_PNG.match(name) for name in present):
-        # Without DSEC, frame i is DSEC's ``{i:06d}.png``; any zero padding is accepted.
-        numbered = {int(name[: -len(".png")]): name for name in present}
-        return {numbered.get(i, f"{i:06d}.png"): None for i in range(r.frame_start, r.frame_stop)}
+    indices = {name: frame_index(name) for name in present}
+    if all(i is not None for i in indices.values()):
+        # Without DSEC, frame i has DSEC's name for it; any zero padding is accepted.
+        numbered = {i: name for name, i in indices.items()}
+        return {
+            numbered.get(i, FRAME_NAME.format(index=i)): None
+            for i in range(r.frame_start, r.frame_stop)
+        }
     if len(present) != r.frame_stop - r.frame_start:
         return None
     return dict.fromkeys(present)

@@ -1,6 +1,6 @@
 """One build per output folder at a time.
 
-An advisory ``flock`` on ``OUT/.egpt-dsec/lock``: the kernel releases it when
+An advisory ``flock`` on the state folder's lock file: the kernel releases it when
 the holder dies, however it dies, so a crashed build never leaves it stuck.
 """
 
@@ -12,7 +12,8 @@ import json
 import os
 import socket
 from collections.abc import Iterator
-from pathlib import Path
+
+from egpt_dsec.layout.state import StateLayout
 
 
 class OutputLockedError(RuntimeError):
@@ -20,10 +21,9 @@ class OutputLockedError(RuntimeError):
 
 
 @contextlib.contextmanager
-def output_lock(state_dir: Path) -> Iterator[None]:
-    state_dir.mkdir(parents=True, exist_ok=True)
-    path = state_dir / "lock"
-    handle = path.open("a+")
+def output_lock(state: StateLayout) -> Iterator[None]:
+    state.root.mkdir(parents=True, exist_ok=True)
+    handle = state.lock_file.open("a+")
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -31,7 +31,7 @@ def output_lock(state_dir: Path) -> Iterator[None]:
             handle.seek(0)
             holder = handle.read().strip() or "unknown"
             raise OutputLockedError(
-                f"another build is writing {state_dir.parent} (holder: {holder}); "
+                f"another build is writing {state.out} (holder: {holder}); "
                 "wait for it to finish or stop it, then re-run"
             ) from None
         handle.seek(0)

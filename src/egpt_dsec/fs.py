@@ -1,4 +1,9 @@
-"""Nothing is ever half-written under its final name: write a temp sibling, then rename."""
+"""File-system primitives below everything that writes.
+
+Nothing is ever half-written under its final name: a file is written as a hidden
+temp sibling, then renamed over the final name. Outputs stay inside OUT: a symlink
+planted in the output tree is refused, not written through.
+"""
 
 from __future__ import annotations
 
@@ -61,3 +66,31 @@ def remove_stale_temps(folder: Path) -> int:
             remove_path(Path(entry.path))
             removed += 1
     return removed
+
+
+class UnsafeOutputPath(ValueError):
+    """An output path that would resolve outside the output root."""
+
+    def __init__(self, root: Path, path: Path, resolved: Path) -> None:
+        self.root = root
+        self.path = path
+        self.resolved = resolved
+        super().__init__(
+            f"{path}: output path resolves to {resolved}, outside the output folder {root} "
+            f"(a symlink in the output tree?). Remove the link or folder and re-run"
+        )
+
+
+def ensure_inside(root: Path, path: Path) -> None:
+    """Raise :class:`UnsafeOutputPath` unless ``path``, with every symlink resolved, is in ``root``.
+
+    ``path`` need not exist yet: its existing leading part is resolved, the rest is taken
+    as written (``..`` in it is resolved too, so ``root/a/../../x`` is refused). ``root``
+    itself may be a symlink (e.g. to a bigger disk); only what lies below it is judged.
+    Names are checked at discovery (``source.discover.check_safe_name``); this guards the
+    other way out, an existing folder or link under OUT that resolves somewhere else.
+    """
+    real_root = Path(os.path.realpath(root))
+    resolved = Path(os.path.realpath(path))
+    if resolved != real_root and real_root not in resolved.parents:
+        raise UnsafeOutputPath(root, path, resolved)

@@ -1,0 +1,81 @@
+"""``egpt-dsec build``: the config from the flags, the build, and its outcome."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import TYPE_CHECKING
+
+from egpt_dsec.cli.config_args import add_config_arguments, config_from_args
+from egpt_dsec.config import BuildConfig
+
+if TYPE_CHECKING:
+    from egpt_dsec.execute.executor import Executor
+    from egpt_dsec.pipeline import BuildReport
+
+
+def add_build_arguments(parser: argparse.ArgumentParser) -> None:
+    add_config_arguments(parser, BuildConfig)
+    parser.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help="where jobs run: this machine's process pool, or a Ray cluster; default: local",
+    )
+    parser.add_argument(
+        "--ray-address", default=None, help="Ray cluster address; default: auto (e.g. auto)"
+    )
+    parser.add_argument(
+        "--rebuild-changed",
+        action="store_true",
+        help="rebuild the components whose options differ from the existing output",
+    )
+
+
+def run_build(args: argparse.Namespace) -> int:
+    from egpt_dsec.pipeline import build
+    from egpt_dsec.progress import LogProgress, TerminalProgress
+
+    config = config_from_args(args, BuildConfig)
+    progress = TerminalProgress() if sys.stderr.isatty() else LogProgress()
+    started = time.monotonic()
+    try:
+        report = build(
+            config,
+            executor=_executor(args),
+            reporter=progress,
+            rebuild_changed=args.rebuild_changed,
+        )
+    finally:
+        progress.close()
+    _print_outcome(report, config, time.monotonic() - started)
+    return 1 if report.failures else 0
+
+
+def _print_outcome(report: BuildReport, config: BuildConfig, seconds: float) -> None:
+    t = report.totals
+    print(
+        f"built {t.clips_built} clips ({t.clips_empty} empty), skipped {t.clips_skipped} done "
+        f"clips, {t.events_in_clips:,} events into clips, {t.files_written:,} files, "
+        f"{sum(t.bytes_written.values()) / 2**20:,.1f} MiB in {seconds:.1f}s"
+    )
+    for key, durations in sorted(report.too_short.items()):
+        print(f"note: {key} is too short for {', '.join(durations)} (no clips)")
+    print(f"status: egpt-dsec status --out {config.out}")
+    if report.failures:
+        print(f"\n{len(report.failures)} sequence(s) FAILED:", file=sys.stderr)
+        for failure in report.failures:
+            print(f"  {failure.key}: {failure.error}", file=sys.stderr)
+        print(
+            "Fix the input and re-run the same command: finished clips are kept.", file=sys.stderr
+        )
+
+
+def _executor(args: argparse.Namespace) -> Executor | None:
+    if args.executor == "local":
+        return None  # the pipeline's default: LocalExecutor(--workers)
+    from egpt_dsec.execute.ray_executor import RayExecutor, require_ray
+
+    require_ray()
+    return RayExecutor(address=args.ray_address)

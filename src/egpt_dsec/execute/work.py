@@ -1,0 +1,32 @@
+"""A job's work: its planned clips, what the manifest says is done, what each still needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from egpt_dsec.config import BuildConfig
+from egpt_dsec.kinds import FILE_KIND_NAMES
+from egpt_dsec.plan.clips import Clip
+from egpt_dsec.state.manifest import ClipKey, ClipRecord
+
+
+@dataclass(frozen=True)
+class WorkPlan:
+    clips: tuple[Clip, ...]  # every clip the unit owns, in streaming order
+    done: dict[ClipKey, ClipRecord]
+    needs: dict[ClipKey, set[str]]  # file kinds still to write
+
+    @property
+    def todo(self) -> tuple[Clip, ...]:
+        return tuple(c for c in self.clips if self.needs[c.key])
+
+    @staticmethod
+    def of(
+        clips: tuple[Clip, ...], done: dict[ClipKey, ClipRecord], config: BuildConfig
+    ) -> WorkPlan:
+        wanted = set(FILE_KIND_NAMES) & set(config.components)
+        needs = {
+            c.key: wanted - set(done[c.key].components) if c.key in done else set(wanted)
+            for c in clips
+        }
+        return WorkPlan(clips, {c.key: done[c.key] for c in clips if c.key in done}, needs)

@@ -1,0 +1,91 @@
+"""Options are declared once, on the fields of the config dataclasses.
+
+A field made with :func:`option` carries its command-line flag, help and example
+beside its default, so the CLI, ``verify``, the options record and the plan all
+derive names, defaults and help from the one declaration. Nested option groups
+(``images``, ``video``) are dataclass-typed fields; their options are addressed by
+dotted names (``video.crf``), which is also how the options record names them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from collections.abc import Callable, Iterator
+from dataclasses import MISSING, Field, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Flag:
+    """How an option appears on the command line."""
+
+    flag: str  # e.g. "--crf"
+    help: str
+    example: str = ""  # a value to show in the help, e.g. "23"
+    parse: Callable[[str], Any] | None = None  # argparse ``type``
+    choices: tuple[str, ...] | None = None
+    to_value: Callable[[Any], Any] | None = None  # the parsed flag -> the field's value
+    show: Callable[[Any], str] | None = None  # the default as the help shows it
+
+
+def option(default: Any = MISSING, **flag: Any) -> Any:
+    """A dataclass field with a command-line flag (``Flag``'s fields as keywords)."""
+    return dataclasses.field(default=default, metadata={"flag": Flag(**flag)})
+
+
+@dataclass(frozen=True)
+class Declared:
+    """One option field: its dotted name, the field, and its flag (None: not on the CLI)."""
+
+    name: str
+    field: Field[Any]
+    flag: Flag | None
+    owner: type
+
+    @property
+    def required(self) -> bool:
+        return self.field.default is MISSING and self.field.default_factory is MISSING
+
+    @property
+    def default(self) -> Any:
+        if self.field.default_factory is not MISSING:
+            return self.field.default_factory()
+        return None if self.field.default is MISSING else self.field.default
+
+
+def declared(cls: type, prefix: str = "") -> Iterator[Declared]:
+    """Every option of ``cls``, nested groups flattened, in declaration order."""
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        hint = hints[f.name]
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+            yield from declared(hint, f"{prefix}{f.name}.")
+        else:
+            yield Declared(f"{prefix}{f.name}", f, f.metadata.get("flag"), cls)
+
+
+def value_of(config: Any, name: str) -> Any:
+    """The value of the dotted option ``name`` in ``config``."""
+    for part in name.split("."):
+        config = getattr(config, part)
+    return config
+
+
+def build_from(cls: type, values: dict[str, Any], prefix: str = "") -> Any:
+    """An instance of ``cls`` from dotted-name values; missing names keep their defaults."""
+    hints = typing.get_type_hints(cls)
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        hint, name = hints[f.name], f"{prefix}{f.name}"
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+            kwargs[f.name] = build_from(hint, values, f"{name}.")
+        elif name in values:
+            kwargs[f.name] = values[name]
+    return cls(**kwargs)
+
+
+def with_values(config: Any, values: dict[str, Any]) -> Any:
+    """``config`` with some dotted options replaced (validated again)."""
+    current = {d.name: value_of(config, d.name) for d in declared(type(config))}
+    return build_from(type(config), {**current, **values})

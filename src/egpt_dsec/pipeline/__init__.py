@@ -1,0 +1,6 @@
+"""The whole build: find and plan every sequence once, run one job per work unit, write
+the JSON files."""
+
+from egpt_dsec.pipeline.build import BuildReport, build, check_writable
+
+__all__ = ["BuildReport", "build", "check_writable"]

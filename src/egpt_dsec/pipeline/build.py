@@ -1,0 +1,151 @@
+"""``build``: plan once, sweep stale temps, run one job per work unit, write the JSON."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from egpt_dsec.config import BuildConfig
+from egpt_dsec.errors import OutputError
+from egpt_dsec.execute.executor import Executor, LocalExecutor
+from egpt_dsec.execute.job import SequenceJob
+from egpt_dsec.execute.report import JobResult, JobStats, NullReporter, Reporter
+from egpt_dsec.execute.work import WorkPlan
+from egpt_dsec.fs import UnsafeOutputPath, ensure_inside, remove_stale_temps
+from egpt_dsec.kinds import JSON
+from egpt_dsec.layout.output import OutputLayout
+from egpt_dsec.layout.state import StateLayout
+from egpt_dsec.pipeline.annotations import write_annotations
+from egpt_dsec.pipeline.planning import PlannedSequence, plan_build, store_plans
+from egpt_dsec.state.lock import output_lock
+from egpt_dsec.state.manifest import Manifest
+from egpt_dsec.state.options_record import (
+    OptionsChangedError,
+    changed_options,
+    save_last_config,
+    save_options,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BuildReport:
+    results: list[JobResult] = field(default_factory=list)
+    too_short: dict[str, tuple[str, ...]] = field(default_factory=dict)  # key -> durations
+    annotation_files: int = 0
+
+    @property
+    def totals(self) -> JobStats:
+        total = JobStats()
+        for result in self.results:
+            total = total + result.stats
+        return total
+
+    @property
+    def failures(self) -> list[JobResult]:
+        return [r for r in self.results if not r.ok]
+
+
+def build(
+    config: BuildConfig,
+    executor: Executor | None = None,
+    reporter: Reporter | None = None,
+    rebuild_changed: bool = False,
+) -> BuildReport:
+    """Build every requested output; one bad sequence is reported, never fatal to others."""
+    check_writable(config.out)
+    with output_lock(StateLayout(config.out)):
+        return _build(
+            config, executor or LocalExecutor(config.workers), reporter or NullReporter(),
+            rebuild_changed,
+        )  # fmt: skip
+
+
+def check_writable(out: Path) -> None:
+    """Fail at once, with the folder named, if the output cannot be written."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".write-probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write to the output folder {out}: {exc.strerror or exc}. "
+            "Choose another --out or fix its permissions."
+        ) from None
+
+
+def _build(
+    config: BuildConfig, executor: Executor, reporter: Reporter, rebuild_changed: bool
+) -> BuildReport:
+    state = StateLayout(config.out)
+    manifest = Manifest(state)
+    changes = changed_options(state, config)
+    if changes and not rebuild_changed:
+        raise OptionsChangedError(config.out, changes)
+    if changes:
+        manifest.forget_components(set(changes))
+    save_options(state, config)
+    save_last_config(state, config)
+    plan = plan_build(config)
+    store_plans(state, plan.planned, config)
+    unsafe = _clear_stale_temps(config, plan.planned)
+    planned = [p for p in plan.planned if p.source.key not in {f.key for f in unsafe}]
+    jobs = sorted(_jobs(planned, config, manifest), key=_size_hint, reverse=True)
+    reporter.build_started(len(jobs))  # largest first (above) balances the pool
+    report = BuildReport(
+        results=plan.failures + unsafe + executor.run(jobs, reporter),
+        too_short={p.source.key: p.plan.too_short_for for p in planned if p.plan.too_short_for},
+    )
+    # Workers killed mid-job (a Ray retry, an OOM kill) leave temps; no job runs now.
+    _clear_stale_temps(config, planned)
+    if config.wants(JSON.name):
+        report.annotation_files = write_annotations(config, manifest, plan.splits)
+    return report
+
+
+def _jobs(
+    planned: list[PlannedSequence], config: BuildConfig, manifest: Manifest
+) -> list[SequenceJob]:
+    """One job per work unit, each carrying its clips and what is already done."""
+    jobs = []
+    for p in planned:
+        done = manifest.sequence_records(p.source.split, p.source.name)
+        for shard in p.plan.shards:
+            work = WorkPlan.of(p.plan.clips_of(shard), done, config)
+            jobs.append(SequenceJob(p.source, config, p.plan.timestamps, shard, work))
+    return jobs
+
+
+def _clear_stale_temps(config: BuildConfig, planned: list[PlannedSequence]) -> list[JobResult]:
+    """Remove what crashed runs or killed workers left, under the lock and while no job
+    runs (jobs of one sequence run side by side and must not delete each other's temps).
+    A sequence whose output folder lies outside OUT (a planted link) fails alone."""
+    layout, state = OutputLayout(config.out), StateLayout(config.out)
+    failures = []
+    for source in (p.source for p in planned):
+        try:
+            for duration in config.durations:
+                for folder in layout.sequence_dirs(source.split, duration, source.name):
+                    ensure_inside(config.out, folder)
+                    remove_stale_temps(folder)
+        except UnsafeOutputPath as exc:
+            log.error("%s: %s", source.key, exc)
+            failures.append(JobResult(source.key, error=str(exc)))
+    for split in sorted({p.source.split for p in planned}):
+        for folder in state.split_folders(split):
+            remove_stale_temps(folder)
+    remove_stale_temps(state.root)
+    return failures
+
+
+def _size_hint(job: SequenceJob) -> float:
+    """Expected work: the events file size times the share of time the shard covers."""
+    try:
+        size = job.source.files.events_h5.stat().st_size
+    except OSError:
+        return 0.0
+    return size / job.shard.count

@@ -1,0 +1,57 @@
+"""Find the sequences, read their timestamps and plan them: once per build, in the driver."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from egpt_dsec.config import BuildConfig
+from egpt_dsec.execute.report import JobResult
+from egpt_dsec.layout.state import StateLayout
+from egpt_dsec.plan.sequence import SequencePlan, plan_sequence
+from egpt_dsec.source.discover import SequenceSource, discover_sequences
+from egpt_dsec.source.errors import InputError
+from egpt_dsec.source.timestamps import read_timestamps
+from egpt_dsec.state.plans import store_plan
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PlannedSequence:
+    source: SequenceSource
+    plan: SequencePlan
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    """Every requested sequence, planned, and those whose timestamps cannot be read."""
+
+    sources: list[SequenceSource]
+    planned: list[PlannedSequence]
+    failures: list[JobResult]
+
+    @property
+    def splits(self) -> list[str]:
+        return sorted({s.split for s in self.sources})
+
+
+def plan_build(config: BuildConfig) -> BuildPlan:
+    sources = discover_sequences(config.dsec_root, config.splits, config.sequences, config.camera)
+    planned, failed = [], []
+    for source in sources:
+        try:
+            timestamps = read_timestamps(source.files.timestamps)
+        except InputError as exc:
+            log.error("%s: %s", source.key, exc)
+            failed.append(JobResult(source.key, error=str(exc)))
+            continue
+        plan = plan_sequence(timestamps, config.durations, config.overlap, config.shard_us)
+        planned.append(PlannedSequence(source, plan))
+    return BuildPlan(sources, planned, failed)
+
+
+def store_plans(state: StateLayout, planned: list[PlannedSequence], config: BuildConfig) -> None:
+    """Record every sequence's plan so ``status`` knows the whole build."""
+    for p in planned:
+        store_plan(state, p.source.split, p.source.name, p.plan, config.components)
