@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from egpt_dsec.manifest import ClipRecord, Manifest, SequencePlan
+
 from egpt_dsec.reports.status import collect_status
 
 DURATIONS = {

@@ -27,8 +27,8 @@ class TerminalProgress:
         self.sequences.refresh()
 
     def job_started(self, key: str, clips_todo: int, events_todo: int) -> None:
-        self.clips.total += clips_todo
-        self.events.total += events_todo
+        self.clips.total = (self.clips.total or 0) + clips_todo
+        self.events.total = (self.events.total or 0) + events_todo
         self.sequences.set_postfix_str(key, refresh=False)
         self.clips.refresh()
         self.events.refresh()

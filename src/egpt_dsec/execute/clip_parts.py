@@ -7,7 +7,6 @@ builder holds the parts a clip needs and feeds them events and frames in time or
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
 
 import av
 import numpy as np
@@ -24,24 +23,9 @@ from egpt_dsec.writers.frames import link_frames
 from egpt_dsec.writers.mp4 import Mp4ClipWriter
 
 
-class ClipPart(Protocol):
-    wants_events: bool
-    wants_frames: bool
-
-    def feed_events(self, offset: int, events: Events) -> None:
-        """Events at positions [offset, offset + len) of the clip, in order."""
-
-    def feed_frame(self, frame: av.VideoFrame) -> None: ...
-
-    def finish(self) -> None:
-        """Put every file in place (atomically)."""
-
-    def abort(self) -> None:
-        """Drop unfinished temp files (files already renamed are complete and stay)."""
-
-
-class _Part:
-    """What every part shares: its clip, the job context, and file accounting."""
+class ClipPart:
+    """One kind's files of one clip: fed events and frames in time order, then finished.
+    What every part shares: its clip, the job context, and file accounting."""
 
     wants_events = False
     wants_frames = False
@@ -57,13 +41,17 @@ class _Part:
         )
 
     def feed_events(self, offset: int, events: Events) -> None:
-        pass
+        """Events at positions [offset, offset + len) of the clip, in order."""
 
     def feed_frame(self, frame: av.VideoFrame) -> None:
-        pass
+        """The clip's next frame, converted once for every encoder."""
+
+    def finish(self) -> None:
+        """Put every file in place (atomically); each kind's part does its own."""
+        raise NotImplementedError
 
     def abort(self) -> None:
-        pass
+        """Drop unfinished temp files (files already renamed are complete and stay)."""
 
     def count_file(self, path: Path) -> None:
         self.ctx.stats.files_written += 1
@@ -83,7 +71,7 @@ def clip_metadata(clip: Clip, num_events: int) -> ClipMetadata:
     )
 
 
-class NpyPart(_Part):
+class NpyPart(ClipPart):
     kind = EVENT_NPY
     wants_events = True
 
@@ -104,7 +92,7 @@ class NpyPart(_Part):
         self._writer.abort()
 
 
-class ImagePart(_Part):
+class ImagePart(ClipPart):
     """EventGPT's N images, split by event count; one canvas alive at a time."""
 
     kind = EVENT_IMAGE
@@ -132,7 +120,7 @@ class ImagePart(_Part):
             self.count_file(path)
 
 
-class FramesPart(_Part):
+class FramesPart(ClipPart):
     """The clip's frame folder: links to the source PNGs, made when the clip ends."""
 
     kind = VIDEO
@@ -146,7 +134,7 @@ class FramesPart(_Part):
         ctx.stats.files_written += c.frame_stop - c.frame_start
 
 
-class Mp4Part(_Part):
+class Mp4Part(ClipPart):
     """Encode mode: the clip's own MP4 (remux mode cuts MP4s after the pass instead)."""
 
     kind = MP4
@@ -169,6 +157,6 @@ class Mp4Part(_Part):
         self._writer.abort()
 
 
-PART_OF: dict[str, type[_Part]] = {
+PART_OF: dict[str, type[ClipPart]] = {
     part.kind.name: part for part in (NpyPart, ImagePart, FramesPart, Mp4Part)
 }

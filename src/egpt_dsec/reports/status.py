@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from egpt_dsec.durations import Duration
-from egpt_dsec.kinds import KIND_NAMES
+from egpt_dsec.kinds import JSON, KIND_NAMES
 from egpt_dsec.layout.state import StateLayout
 from egpt_dsec.state.manifest import Manifest, read_rows
 from egpt_dsec.state.plans import stored_plans
@@ -44,42 +44,54 @@ class BuildStatus:
 
 def collect_status(out: Path) -> BuildStatus:
     state = StateLayout(out)
-    manifest = Manifest(state)
-    rows: dict[tuple[str, str], StatusRow] = {}
-    short = []
     plans = stored_plans(state)
+    rows: dict[tuple[str, str], StatusRow] = {}
     for plan in plans:
         for duration, count in plan.clips.items():
-            row = rows.setdefault((plan.split, duration), StatusRow(plan.split, duration))
-            row.planned += count
-        missing = [d for d, count in plan.clips.items() if count == 0]
-        if missing:
-            short.append(f"{plan.split}/{plan.sequence}: {', '.join(missing)}")
-    components: dict[tuple[str, str, str, int], set[str]] = {}  # merged over work units
+            _row(rows, plan.split, duration).planned += count
+    _count_done(rows, state)
+    for (split, duration), clips in Manifest(state).annotated().items():
+        if (split, duration) in rows:
+            rows[(split, duration)].done[JSON.name] = clips
+    ordered = sorted(rows.values(), key=lambda r: (r.split, Duration.parse(r.duration)))
+    short = [
+        f"{p.split}/{p.sequence}: {', '.join(d for d, n in p.clips.items() if n == 0)}"
+        for p in plans
+        if 0 in p.clips.values()
+    ]
+    return BuildStatus(ordered, _total(ordered), running(state), len(plans), short)
+
+
+def _row(rows: dict[tuple[str, str], StatusRow], split: str, duration: str) -> StatusRow:
+    return rows.setdefault((split, duration), StatusRow(split, duration))
+
+
+def _count_done(rows: dict[tuple[str, str], StatusRow], state: StateLayout) -> None:
+    """Finished and empty clips per row, each clip's kinds merged over its work units."""
+    kinds: dict[tuple[str, str, str, int], set[str]] = {}
     empty: set[tuple[str, str, str, int]] = set()
     for split, sequence, path in state.manifest_files():
         for entry in read_rows(path):
             key = (split, sequence, entry["duration"], entry["clip"])
-            components.setdefault(key, set()).update(entry["components"])
+            kinds.setdefault(key, set()).update(entry["components"])
             if entry["num_events"] == 0:
                 empty.add(key)
-    for (split, _, duration, _), done in components.items():
-        row = rows.setdefault((split, duration), StatusRow(split, duration))
-        for component in done & set(KIND_NAMES):
-            row.done[component] += 1
+    for (split, _, duration, _), done in kinds.items():
+        row = _row(rows, split, duration)
+        for kind in done & set(KIND_NAMES):
+            row.done[kind] += 1
     for split, _, duration, _ in empty:
         rows[(split, duration)].empty += 1
-    for (split, duration), clips in manifest.annotated().items():
-        if (split, duration) in rows:
-            rows[(split, duration)].done["json"] = clips
-    ordered = sorted(rows.values(), key=lambda r: (r.split, Duration.parse(r.duration)))
+
+
+def _total(rows: list[StatusRow]) -> StatusRow:
     total = StatusRow("all", "")
-    for row in ordered:
+    for row in rows:
         total.planned += row.planned
         total.empty += row.empty
-        for component in KIND_NAMES:
-            total.done[component] += row.done[component]
-    return BuildStatus(ordered, total, running(state), len(plans), short)
+        for kind in KIND_NAMES:
+            total.done[kind] += row.done[kind]
+    return total
 
 
 def _cells(row: StatusRow) -> list[str]:

@@ -61,67 +61,86 @@ def paint_shapes(
     so edges are smooth at every output size and move sub-pixel between time steps.
     Pixels well inside or outside skip the square root.
     """
+    spans[:, :, 0] = 0
+    spans[:, :, 1] = 0
+    for s in range(geom.shape[0]):
+        _paint_shape(img, geom[s], colors[s], sx, sy, spans[s])
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _paint_shape(
+    img: NDArray[np.float32],
+    g: NDArray[np.float64],
+    color: NDArray[np.float32],
+    sx: float,
+    sy: float,
+    spans: NDArray[np.int32],
+) -> None:
+    """One shape (geometry row ``g``) blended over ``img``; its spans per row."""
     height, width, channels = img.shape
     aa = min(sx, sy)
     isx, isy = 1.0 / sx, 1.0 / sy
     blur = 0.5 / aa + 1e-6  # scene distance beyond the edge where coverage reaches 0
-    spans[:, :, 0] = 0
-    spans[:, :, 1] = 0
-    for s in range(geom.shape[0]):
-        disk = geom[s, GEOM_KIND] == KIND_DISK
-        cx, cy, hx, hy = geom[s, GEOM_CX], geom[s, GEOM_CY], geom[s, GEOM_HX], geom[s, GEOM_HY]
-        co, si = geom[s, GEOM_COS], geom[s, GEOM_SIN]
-        ey = hx if disk else hx * abs(si) + hy * abs(co)
-        y0 = max(math.floor((cy - ey - blur) * sy - 0.5), 0)
-        y1 = min(math.ceil((cy + ey + blur) * sy - 0.5) + 1, height)
-        outer2 = (hx + blur) ** 2
-        inner = hx - blur
-        inner2 = inner * inner if inner > 0 else -1.0
-        for py in range(y0, y1):
-            dy = (py + 0.5) * isy - cy
-            if disk:
-                rest = outer2 - dy * dy
-                if rest <= 0.0:
-                    continue
-                half = math.sqrt(rest)
-                lo, hi = -half, half
-            else:
-                lo, hi = _interval(-1e18, 1e18, co, si * dy, hx + blur)
-                lo, hi = _interval(lo, hi, -si, co * dy, hy + blur)
-                if lo > hi:
-                    continue
-            x0 = max(math.ceil((cx + lo) * sx - 0.5) - 1, 0)
-            x1 = min(math.floor((cx + hi) * sx - 0.5) + 2, width)
-            if x0 >= x1:
+    disk = g[GEOM_KIND] == KIND_DISK
+    cx, cy, hx, hy = g[GEOM_CX], g[GEOM_CY], g[GEOM_HX], g[GEOM_HY]
+    co, si = g[GEOM_COS], g[GEOM_SIN]
+    ey = hx if disk else hx * abs(si) + hy * abs(co)
+    y0 = max(math.floor((cy - ey - blur) * sy - 0.5), 0)
+    y1 = min(math.ceil((cy + ey + blur) * sy - 0.5) + 1, height)
+    outer2 = (hx + blur) ** 2
+    inner = hx - blur
+    inner2 = inner * inner if inner > 0 else -1.0
+    for py in range(y0, y1):
+        dy = (py + 0.5) * isy - cy
+        if disk:
+            rest = outer2 - dy * dy
+            if rest <= 0.0:
                 continue
-            spans[s, py, 0] = x0
-            spans[s, py, 1] = x1
-            for px in range(x0, x1):
-                dx = (px + 0.5) * isx - cx
-                if disk:
-                    d2 = dx * dx + dy * dy
-                    if d2 >= outer2:
-                        continue
-                    cover = 1.0 if d2 <= inner2 else 0.5 - (math.sqrt(d2) - hx) * aa
-                else:
-                    u = abs(co * dx + si * dy) - hx
-                    v = abs(co * dy - si * dx) - hy
-                    if u >= blur or v >= blur:
-                        continue
-                    if u <= -blur and v <= -blur:
-                        cover = 1.0
-                    else:
-                        ou = max(u, 0.0)
-                        ov = max(v, 0.0)
-                        sd = math.sqrt(ou * ou + ov * ov) + min(max(u, v), 0.0)
-                        cover = 0.5 - sd * aa
-                if cover <= 0.0:
-                    continue
-                if cover > 1.0:
-                    cover = 1.0
-                c32 = np.float32(cover)
-                for k in range(channels):
-                    img[py, px, k] += c32 * (colors[s, k] - img[py, px, k])
+            lo, hi = -math.sqrt(rest), math.sqrt(rest)
+        else:
+            lo, hi = _interval(-1e18, 1e18, co, si * dy, hx + blur)
+            lo, hi = _interval(lo, hi, -si, co * dy, hy + blur)
+            if lo > hi:
+                continue
+        x0 = max(math.ceil((cx + lo) * sx - 0.5) - 1, 0)
+        x1 = min(math.floor((cx + hi) * sx - 0.5) + 2, width)
+        if x0 >= x1:
+            continue
+        spans[py, 0] = x0
+        spans[py, 1] = x1
+        for px in range(x0, x1):
+            dx = (px + 0.5) * isx - cx
+            if disk:
+                cover = _disk_cover(dx * dx + dy * dy, hx, inner2, outer2, aa)
+            else:
+                u, v = abs(co * dx + si * dy) - hx, abs(co * dy - si * dx) - hy
+                cover = _box_cover(u, v, blur, aa)
+            if cover <= 0.0:
+                continue
+            c32 = np.float32(min(cover, 1.0))
+            for k in range(channels):
+                img[py, px, k] += c32 * (color[k] - img[py, px, k])
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _disk_cover(d2: float, radius: float, inner2: float, outer2: float, aa: float) -> float:
+    """Coverage of a pixel at squared distance ``d2`` from a disk's centre (0: outside)."""
+    if d2 >= outer2:
+        return 0.0
+    return 1.0 if d2 <= inner2 else 0.5 - (math.sqrt(d2) - radius) * aa
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _box_cover(u: float, v: float, blur: float, aa: float) -> float:
+    """Coverage of a pixel at box-frame distances ``u``, ``v`` beyond the edges (0: outside)."""
+    if u >= blur or v >= blur:
+        return 0.0
+    if u <= -blur and v <= -blur:
+        return 1.0
+    ou = max(u, 0.0)
+    ov = max(v, 0.0)
+    sd = math.sqrt(ou * ou + ov * ov) + min(max(u, v), 0.0)
+    return 0.5 - sd * aa
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -168,7 +187,7 @@ def _row_runs(
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def collect_changes(
+def collect_changes(  # noqa: PLR0913  (a Numba kernel takes its arrays one by one)
     prev: NDArray[np.float32],
     cur: NDArray[np.float32],
     spans_a: NDArray[np.int32],

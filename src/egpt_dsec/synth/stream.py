@@ -77,7 +77,7 @@ def step_blocks(
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def fill_step(
+def fill_step(  # noqa: PLR0913  (a Numba kernel takes its arrays one by one)
     idx: NDArray[np.int64],
     delta: NDArray[np.float32],
     cum: NDArray[np.float64],

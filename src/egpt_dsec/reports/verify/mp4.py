@@ -34,36 +34,53 @@ def mp4_problems(task: ClipTask) -> tuple[list[Problem], Mp4Size | None]:
     return [], Mp4Size(path, found, task.clip_id)
 
 
+@dataclass(frozen=True)
+class _Decoded:
+    codec: str
+    stored: int  # the frame count the container stores (what Video-LLaVA samples by)
+    decoded: int
+    size: tuple[int, int] | None
+    pix_fmt: str | None
+
+
 def _decoded_size(path: Path, frames: int) -> str | tuple[int, int]:
     """Its (width, height), or what is wrong: Video-LLaVA samples by the stored frame count."""
     if not path.is_file():
         return "missing"
-    decoded = 0
-    size: tuple[int, int] | None = None
     try:
-        with av.open(str(path), "r") as container:
-            if not container.streams.video:
-                return "no video stream"
-            stream = container.streams.video[0]
-            codec, stored = stream.codec_context.name, stream.frames
-            for frame in container.decode(stream):
-                if size is None:
-                    size = (frame.width, frame.height)
-                    pix_fmt = frame.format.name
-                decoded += 1
+        found = _decode(path)
     except Exception as exc:  # PyAV raises FFmpeg errors of many kinds for broken files
         return f"cannot be decoded ({type(exc).__name__}: {exc})"
-    if decoded != frames:
-        return f"decodes to {decoded} frames, expected {frames}"
-    if stored != frames:
-        return f"container stores {stored} frames, expected {frames}"
-    if codec != "h264":
-        return f"codec {codec}, expected h264"
-    if size is None or size[0] % 2 or size[1] % 2:
-        return f"size {size} is not even"
-    if pix_fmt != PIX_FMT:
-        return f"pixel format {pix_fmt}, expected {PIX_FMT}"
-    return size
+    if found is None:
+        return "no video stream"
+    problems = (
+        (found.decoded != frames, f"decodes to {found.decoded} frames, expected {frames}"),
+        (found.stored != frames, f"container stores {found.stored} frames, expected {frames}"),
+        (found.codec != "h264", f"codec {found.codec}, expected h264"),
+        (
+            found.size is None or found.size[0] % 2 or found.size[1] % 2,
+            f"size {found.size} is not even",
+        ),
+        (found.pix_fmt != PIX_FMT, f"pixel format {found.pix_fmt}, expected {PIX_FMT}"),
+    )
+    what = next((text for bad, text in problems if bad), None)
+    if what is not None or found.size is None:
+        return what or "no frame"
+    return found.size
+
+
+def _decode(path: Path) -> _Decoded | None:
+    """Decode every frame; the first frame's size and pixel format."""
+    size, pix_fmt, decoded = None, None, 0
+    with av.open(str(path), "r") as container:
+        if not container.streams.video:
+            return None
+        stream = container.streams.video[0]
+        for frame in container.decode(stream):
+            if size is None:
+                size, pix_fmt = (frame.width, frame.height), frame.format.name
+            decoded += 1
+        return _Decoded(stream.codec_context.name, stream.frames, decoded, size, pix_fmt)
 
 
 def mp4_size_problems(

@@ -43,7 +43,14 @@ def _npy_problem(path: Path, task: ClipTask, events: EventFile | None) -> str | 
         return f"cannot be read ({exc})"
     if tuple(data) != NPY_KEYS:
         return f"keys {list(data)} are not {list(NPY_KEYS)}"
-    r = task.record
+    return (
+        _arrays_problem(data, task.record)
+        or _metadata_problem(data, task)
+        or _events_problem(data, task.record, events)
+    )
+
+
+def _arrays_problem(data: dict[str, Any], r: ClipRecord) -> str | None:
     for name in EVENT_FIELDS:
         arr = data[name]
         if not isinstance(arr, np.ndarray) or arr.ndim != 1 or arr.dtype != EVENT_DTYPES[name]:
@@ -51,6 +58,11 @@ def _npy_problem(path: Path, task: ClipTask, events: EventFile | None) -> str | 
             return f"{name} is {what.strip()}, expected 1-d {EVENT_DTYPES[name]}"
         if len(arr) != r.num_events:
             return f"{name} holds {len(arr)} events, the manifest says {r.num_events}"
+    return None
+
+
+def _metadata_problem(data: dict[str, Any], task: ClipTask) -> str | None:
+    r = task.record
     expected = {
         "time_start": r.t0,
         "time_end": r.t1,
@@ -66,7 +78,7 @@ def _npy_problem(path: Path, task: ClipTask, events: EventFile | None) -> str | 
     indices = data["image_indices_in_clip"]
     if not isinstance(indices, list) or indices != list(range(r.frame_start, r.frame_stop)):
         return f"image_indices_in_clip is not frames {r.frame_start}..{r.frame_stop - 1}"
-    return _events_problem(data, r, events)
+    return None
 
 
 def _is_int(value: Any, want: int) -> bool:
