@@ -1,0 +1,113 @@
+"""Rectified event coordinates: each raw pixel looked up in DSEC's ``rectify_map``.
+
+``rectify_map[y, x]`` holds the rectified (x, y) of raw pixel (x, y) as floats. An event
+gets the rectified pixel ``(np.rint(x_r), np.rint(y_r))`` (round half to even, NumPy's
+rule), and is dropped when that pixel falls outside the 640x480 image. The rounding
+is done once per pixel into a :class:`RectifyTable` (one int32 per raw pixel, -1 =
+dropped), so an event costs one table load: the same result however a clip is
+chunked, in any order, on any machine.
+
+Plugs into the streaming pass right after the events are read from ``events.h5``
+(before the npy, event-image and count bookkeeping), one table per sequence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+from numpy.typing import NDArray
+
+from egpt_dsec.events import SENSOR_HEIGHT, SENSOR_WIDTH, Events
+
+DROPPED = -1
+
+
+@dataclass(frozen=True, eq=False)
+class RectifyTable:
+    """For each raw pixel ``y * width + x``: its rectified pixel ``y' * width + x'``, or -1."""
+
+    table: NDArray[np.int32]
+    width: int = SENSOR_WIDTH
+    height: int = SENSOR_HEIGHT
+
+    @staticmethod
+    def from_map(rectify_map: NDArray[np.floating]) -> RectifyTable:
+        """Round a (height, width, 2) forward map once; out-of-image or non-finite -> -1."""
+        height, width = rectify_map.shape[:2]
+        if rectify_map.shape != (height, width, 2):
+            raise ValueError(f"rectify_map must be (height, width, 2), got {rectify_map.shape}")
+        with np.errstate(invalid="ignore"):
+            xr = np.rint(rectify_map[..., 0]).astype(np.float64)
+            yr = np.rint(rectify_map[..., 1]).astype(np.float64)
+            inside = (xr >= 0) & (xr < width) & (yr >= 0) & (yr < height)
+        flat = np.full((height, width), DROPPED, dtype=np.int32)
+        flat[inside] = (yr[inside] * width + xr[inside]).astype(np.int32)
+        return RectifyTable(flat.reshape(-1), width, height)
+
+    @property
+    def kept_pixels(self) -> int:
+        """Raw pixels whose events survive rectification."""
+        return int(np.count_nonzero(self.table != DROPPED))
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _rectify(
+    x: NDArray[np.uint16],
+    y: NDArray[np.uint16],
+    table: NDArray[np.int32],
+    width: int,
+    height: int,
+    keep: NDArray[np.bool_],
+    x_out: NDArray[np.uint16],
+    y_out: NDArray[np.uint16],
+) -> tuple[int, int]:
+    """Fill ``keep`` and the kept events' coordinates; return (kept, outside the sensor)."""
+    kept = 0
+    bad = 0
+    for i in range(len(x)):
+        xi = np.int64(x[i])
+        yi = np.int64(y[i])
+        if xi >= width or yi >= height:
+            keep[i] = False
+            bad += 1
+            continue
+        v = table[yi * width + xi]
+        if v < 0:
+            keep[i] = False
+            continue
+        keep[i] = True
+        x_out[kept] = v % width
+        y_out[kept] = v // width
+        kept += 1
+    return kept, bad
+
+
+def rectify_events(
+    x: NDArray[np.uint16], y: NDArray[np.uint16], table: RectifyTable
+) -> tuple[NDArray[np.bool_], NDArray[np.uint16], NDArray[np.uint16]]:
+    """``(keep, x_rect, y_rect)``: which events survive, and their rectified coordinates.
+
+    ``x_rect`` and ``y_rect`` hold the kept events only, in input order (apply ``keep``
+    to ``p`` and ``t``); ``len(x) - keep.sum()`` events were dropped. Raw coordinates
+    outside the table (a corrupt file) raise ValueError rather than read past it.
+    """
+    x = np.ascontiguousarray(x, dtype=np.uint16)
+    y = np.ascontiguousarray(y, dtype=np.uint16)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError(f"x and y must be 1-d and equally long, got {x.shape} and {y.shape}")
+    keep = np.empty(len(x), dtype=np.bool_)
+    x_out = np.empty(len(x), dtype=np.uint16)
+    y_out = np.empty(len(x), dtype=np.uint16)
+    kept, bad = _rectify(x, y, table.table, table.width, table.height, keep, x_out, y_out)
+    if bad:
+        raise ValueError(f"{bad} events lie outside the {table.width}x{table.height} sensor")
+    return keep, x_out[:kept], y_out[:kept]
+
+
+def rectify_run(events: Events, table: RectifyTable) -> tuple[Events, int]:
+    """The events that survive, with rectified x and y, and how many were dropped."""
+    keep, x_rect, y_rect = rectify_events(events.x, events.y, table)
+    kept = Events(p=events.p[keep], t=events.t[keep], x=x_rect, y=y_rect)
+    return kept, len(events) - len(kept)
