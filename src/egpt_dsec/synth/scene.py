@@ -56,7 +56,7 @@ class Window:
         """Scene coordinates of the pixel centres along x and along y."""
         xs = self.ox + (np.arange(width) + 0.5) / self.sx
         ys = self.oy + (np.arange(height) + 0.5) / self.sy
-        return xs, ys
+        return np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
 
 
 def _lattice(
