@@ -3,9 +3,9 @@
 ``rectify_map[y, x]`` holds the rectified (x, y) of raw pixel (x, y) as floats. An event
 gets the rectified pixel ``(np.rint(x_r), np.rint(y_r))`` (round half to even, NumPy's
 rule), and is dropped when that pixel falls outside the 640x480 image. The rounding
-is done once per pixel into a :class:`RectifyTable` (one int32 per raw pixel, -1 =
-dropped), so an event costs one table load: the same result however a clip is
-chunked, in any order, on any machine.
+is done once per pixel into a :class:`RectifyTable` (one packed ``y' << 16 | x'`` per
+raw pixel), so an event costs one table load and no arithmetic: the same result
+however a clip is chunked, in any order, on any machine.
 
 Plugs into the streaming pass right after the events are read from ``events.h5``
 (before the npy, event-image and count bookkeeping), one table per sequence.
@@ -21,30 +21,39 @@ from numpy.typing import NDArray
 
 from egpt_dsec.events import SENSOR_HEIGHT, SENSOR_WIDTH, Events
 
-DROPPED = -1
+DROPPED = np.uint32(0xFFFFFFFF)  # table value of a raw pixel whose events are dropped
 
 
 @dataclass(frozen=True, eq=False)
 class RectifyTable:
-    """For each raw pixel ``y * width + x``: its rectified pixel ``y' * width + x'``, or -1."""
+    """For each raw pixel ``y * width + x``: its rectified pixel as ``y' << 16 | x'``, or
+    ``DROPPED``."""
 
-    table: NDArray[np.int32]
+    table: NDArray[np.uint32]
     width: int = SENSOR_WIDTH
     height: int = SENSOR_HEIGHT
 
     @staticmethod
     def from_map(rectify_map: NDArray[np.floating]) -> RectifyTable:
-        """Round a (height, width, 2) forward map once; out-of-image or non-finite -> -1."""
+        """Round a (height, width, 2) forward map once; out-of-image or non-finite: dropped."""
         height, width = rectify_map.shape[:2]
-        if rectify_map.shape != (height, width, 2):
+        if rectify_map.shape != (height, width, 2) or max(height, width) >= 1 << 16:
             raise ValueError(f"rectify_map must be (height, width, 2), got {rectify_map.shape}")
         with np.errstate(invalid="ignore"):
             xr = np.rint(rectify_map[..., 0]).astype(np.float64)
             yr = np.rint(rectify_map[..., 1]).astype(np.float64)
             inside = (xr >= 0) & (xr < width) & (yr >= 0) & (yr < height)
-        flat = np.full((height, width), DROPPED, dtype=np.int32)
-        flat[inside] = (yr[inside] * width + xr[inside]).astype(np.int32)
-        return RectifyTable(flat.reshape(-1), width, height)
+        packed = np.full((height, width), DROPPED, dtype=np.uint32)
+        packed[inside] = (yr[inside].astype(np.uint32) << 16) | xr[inside].astype(np.uint32)
+        return RectifyTable(packed.reshape(-1), width, height)
+
+    def rectified_index(self) -> NDArray[np.int64]:
+        """Per raw pixel, the flat rectified index ``y' * width + x'``, or -1 if dropped."""
+        valid = self.table != DROPPED
+        flat = np.full(self.table.shape, -1, dtype=np.int64)
+        packed = self.table[valid].astype(np.int64)
+        flat[valid] = (packed >> 16) * self.width + (packed & 0xFFFF)
+        return flat
 
     @property
     def kept_pixels(self) -> int:
@@ -56,7 +65,7 @@ class RectifyTable:
 def _rectify(
     x: NDArray[np.uint16],
     y: NDArray[np.uint16],
-    table: NDArray[np.int32],
+    table: NDArray[np.uint32],
     width: int,
     height: int,
     keep: NDArray[np.bool_],
@@ -66,6 +75,7 @@ def _rectify(
     """Fill ``keep`` and the kept events' coordinates; return (kept, outside the sensor)."""
     kept = 0
     bad = 0
+    dropped = np.uint32(0xFFFFFFFF)
     for i in range(len(x)):
         xi = np.int64(x[i])
         yi = np.int64(y[i])
@@ -74,13 +84,11 @@ def _rectify(
             bad += 1
             continue
         v = table[yi * width + xi]
-        if v < 0:
-            keep[i] = False
-            continue
-        keep[i] = True
-        x_out[kept] = v % width
-        y_out[kept] = v // width
-        kept += 1
+        ok = v != dropped
+        keep[i] = ok
+        x_out[kept] = v & 0xFFFF  # written always, counted only when kept: no branch
+        y_out[kept] = v >> 16
+        kept += ok
     return kept, bad
 
 

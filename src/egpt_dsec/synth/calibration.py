@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from egpt_dsec.events import SENSOR_HEIGHT, SENSOR_WIDTH
-from egpt_dsec.render.rectify import DROPPED, RectifyTable
+from egpt_dsec.render.rectify import RectifyTable
 from egpt_dsec.source.calibration import Calibration, Intrinsics, parse_cam_to_cam
 
 UNDISTORT_ITERATIONS = 40  # fixed-point steps; residual < 1e-6 px for these distortions
@@ -165,8 +165,8 @@ def raw_pixel_lookup(rectify_map: NDArray[np.float32]) -> NDArray[np.int64]:
     raw pixel rounds to (the map stretches a little) get -1: an event there is dropped,
     as it would be by any forward rectification.
     """
-    table = RectifyTable.from_map(rectify_map).table
-    raw = np.flatnonzero(table != DROPPED)
+    table = RectifyTable.from_map(rectify_map).rectified_index()
+    raw = np.flatnonzero(table >= 0)
     target = table[raw]
     height, width = rectify_map.shape[:2]
     centre = np.stack([target % width, target // width], axis=1)
@@ -174,6 +174,6 @@ def raw_pixel_lookup(rectify_map: NDArray[np.float32]) -> NDArray[np.int64]:
     order = np.lexsort((raw, dist, target))
     first = np.ones(len(order), dtype=bool)
     first[1:] = target[order][1:] != target[order][:-1]
-    lookup = np.full(height * width, DROPPED, dtype=np.int64)
+    lookup = np.full(height * width, -1, dtype=np.int64)
     lookup[target[order][first]] = raw[order][first]
     return lookup
