@@ -23,7 +23,7 @@ from egpt_dsec.events import SENSOR_HEIGHT, SENSOR_WIDTH
 from egpt_dsec.render.rectify import RectifyTable
 from egpt_dsec.source.calibration import Calibration, Intrinsics, parse_cam_to_cam
 
-UNDISTORT_ITERATIONS = 40  # fixed-point steps; residual < 1e-6 px for these distortions
+UNDISTORT_ITERATIONS = 10  # fixed-point steps; 8 already leave < 1e-9 px for these distortions
 BASELINE_M = (-0.044, 0.001, -0.013)  # T_10 translation, DSEC's left pair is ~4.5 cm apart
 _DEG = np.pi / 180.0
 
