@@ -85,6 +85,19 @@ def frame_window(
     return Window(float(lo[0]), float(lo[1]), scale, scale), canvas, to_canvas @ to_event
 
 
+def canvas_maps(
+    to_canvas: NDArray[np.float64], size: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """cv2.remap's fixed-point maps of a homography (frame pixel -> canvas pixel): computed
+    once per sequence, they make each frame's warp cheaper than warpPerspective."""
+    ys, xs = np.mgrid[0 : size[1], 0 : size[0]].astype(np.float64)
+    p = to_canvas @ np.stack([xs.ravel(), ys.ravel(), np.ones(xs.size)])
+    map_x = (p[0] / p[2]).reshape(size[1], size[0]).astype(np.float32)
+    map_y = (p[1] / p[2]).reshape(size[1], size[0]).astype(np.float32)
+    fixed, fraction = cv2.convertMaps(map_x, map_y, cv2.CV_16SC2)
+    return fixed, fraction
+
+
 class FrameRenderer:
     """Draws the scene at one output size, reusing the background between frames.
 
@@ -97,12 +110,12 @@ class FrameRenderer:
         self, scene: Scene, width: int, height: int, to_event: NDArray[np.float64] | None = None
     ) -> None:
         self.scene = scene
-        self.size = (width, height)
-        self.warp: NDArray[np.float64] | None = None
+        self.maps: tuple[np.ndarray, np.ndarray] | None = None
         if to_event is None:
             self.window, canvas = Window.sensor(width, height), (width, height)
         else:
-            self.window, canvas, self.warp = frame_window(to_event, self.size)
+            self.window, canvas, warp = frame_window(to_event, (width, height))
+            self.maps = canvas_maps(warp, (width, height))
         self.background = scene.background(*canvas, 3, self.window)
         self.work = self.background.copy()
         self.spans = new_spans(len(scene.shapes), canvas[1])
@@ -115,16 +128,10 @@ class FrameRenderer:
         colors = self.scene.shape_colors(t_s, 3)
         paint_shapes(self.work, geom, colors, self.window.sx, self.window.sy, self.spans)
         to_uint8(self.work, self.out)
-        if self.warp is None:
+        if self.maps is None:
             return self.out
         return np.asarray(
-            cv2.warpPerspective(
-                self.out,
-                self.warp,
-                self.size,
-                flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                borderMode=cv2.BORDER_REPLICATE,
-            )
+            cv2.remap(self.out, *self.maps, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         )
 
 
