@@ -19,7 +19,13 @@ from egpt_dsec.config import BuildConfig
 from egpt_dsec.durations import parse_durations
 from egpt_dsec.pipeline import build
 from egpt_dsec.reports.preview import add_preview_arguments, run_preview
-from egpt_dsec.reports.preview.dataset import choose
+from egpt_dsec.reports.preview.dataset import (
+    choose,
+    estimated_frame_time,
+    load_entries,
+    recorded_overlap,
+    to_clip,
+)
 from egpt_dsec.reports.preview.overlay import Alignment, draw_events, overlay
 from egpt_dsec.synth import SynthSpec, write_synthetic_dsec
 
@@ -128,6 +134,21 @@ def test_without_the_source_the_overlay_is_as_built(
     assert "synth_test_00" not in text and "2s" not in text.split("<nav>")[1].split("</nav>")[0]
     assert preview("--out", str(tmp_path / "nothing")) == 1
     assert preview("--out", str(out), "--clips", "0") == 1
+
+
+def test_frame_times_from_the_clip_start(built: tuple[Path, Path]) -> None:
+    """Without the source, a frame's time comes from its index and the clip's start:
+    the image timestamps to within their jitter (3 us in the synthetic data)."""
+    dsec, out = built
+    duration = parse_durations("1s")[0]
+    stamps = np.loadtxt(dsec / "train/synth_00/images/timestamps.txt", dtype=np.int64)
+    overlap = recorded_overlap(out)
+    assert overlap == 0.5
+    for entry in load_entries(out, "train", duration):
+        clip = to_clip(out, "train", duration, entry)
+        for frame in clip.frames:
+            estimate = estimated_frame_time(clip, frame, overlap)
+            assert abs(estimate - stamps[int(frame.stem)]) <= 3
 
 
 def test_choose_spreads_evenly() -> None:

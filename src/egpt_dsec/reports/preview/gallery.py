@@ -124,6 +124,8 @@ def _overlay(
     frame_path = clip.middle_frame
     if frame_path is None:
         return None, "no frames in this clip"
+    if not frame_path.stem.isdigit():
+        return None, f"frame {frame_path.name}: not a DSEC frame name, its time is unknown"
     index = int(frame_path.stem)
     if source.timestamps is not None and index < len(source.timestamps):
         t_us = int(source.timestamps[index])
