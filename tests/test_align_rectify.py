@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from egpt_dsec.events import Events
-from egpt_dsec.render.rectify import RectifyTable, rectify_events, rectify_run
+from egpt_dsec.render.rectify import RectifyTable, count_kept, rectify_events, rectify_run
 from egpt_dsec.synth.calibration import SynthCalibration, raw_pixel_lookup
 
 W, H = 640, 480
@@ -59,6 +59,16 @@ def test_matches_slow_reference() -> None:
     # half to even: -0.5 -> 0 kept, -0.51 -> -1 dropped, 639.5 -> 640 dropped, 479.5 -> 480
     assert keep[:6].tolist() == [True, False, False, True, False, False]
     assert 0 < (~keep).sum() < len(x)
+
+
+def test_count_kept_matches_rectify() -> None:
+    rng = np.random.default_rng(7)
+    table = RectifyTable.from_map(awkward_map(rng))
+    x, y = random_events(rng, 3000)
+    assert count_kept(x, y, table) == int(rectify_events(x, y, table)[0].sum()) < 3000
+    assert count_kept(x[:0], y[:0], table) == 0
+    with pytest.raises(ValueError, match="outside"):
+        count_kept(np.array([0], np.uint16), np.array([480], np.uint16), table)
 
 
 def test_chunks_give_the_same_result() -> None:

@@ -119,3 +119,16 @@ def rectify_run(events: Events, table: RectifyTable) -> tuple[Events, int]:
     keep, x_rect, y_rect = rectify_events(events.x, events.y, table)
     kept = Events(p=events.p[keep], t=events.t[keep], x=x_rect, y=y_rect)
     return kept, len(events) - len(kept)
+
+
+def count_kept(x: NDArray[np.uint16], y: NDArray[np.uint16], table: RectifyTable) -> int:
+    """How many of these raw events survive, without producing them.
+
+    EventGPT splits a clip into image parts by event count, so a rectified clip needs
+    its kept count before its events stream by: a cheap pass over x and y gives it.
+    """
+    x = np.asarray(x, dtype=np.int64)
+    y = np.asarray(y, dtype=np.int64)
+    if len(x) and (x.max() >= table.width or y.max() >= table.height):
+        raise ValueError(f"events lie outside the {table.width}x{table.height} sensor")
+    return int(np.count_nonzero(table.table[y * table.width + x] != DROPPED))
