@@ -6,12 +6,16 @@ import hashlib
 import itertools
 from pathlib import Path
 
+import cv2
 import h5py
 import hdf5plugin
 import numpy as np
 import pytest
 from PIL import Image
 
+from egpt_dsec.render.rectify import RectifyTable, rectify_events
+from egpt_dsec.render.warp import warp_frame_to_event_view
+from egpt_dsec.source.calibration import load_calibration, load_rectify_map
 from egpt_dsec.synth import SynthSpec, write_events_h5, write_synthetic_dsec
 from egpt_dsec.synth.dataset import plan_sequence, sequence_slots
 from egpt_dsec.synth.stream import event_chunks
@@ -114,7 +118,11 @@ def test_layout_and_dtypes(small_root: Path) -> None:
         assert rmap.shape == (480, 640, 2) and rmap.dtype == np.float32
         ys, xs = np.mgrid[0:480, 0:640]
         shift = np.hypot(rmap[..., 0] - xs, rmap[..., 1] - ys)
-        assert shift[240, 320] < 0.5 and 0.5 < shift.max() < 20  # identity + mild radial
+        # A real camera's map (calibration and distortion, see test_align_rectify.py), no
+        # longer identity at the centre: the rectification rotates the view a little.
+        assert shift[240, 320] < 20 and 3 < shift.max() < 40
+        calib = load_calibration(seq)
+        assert calib.frame_rect.size == SMALL.frame_size and calib.event_rect.size == (640, 480)
 
 
 def test_sequence_layout(tmp_path: Path) -> None:
@@ -193,35 +201,50 @@ def test_events_concentrate_on_moving_edges(sensor_root: Path) -> None:
         assert top_share(int(ms[start_ms]), int(ms[start_ms + 50]), 0.01) > 0.4
 
 
-def test_events_and_frames_show_the_same_scene(sensor_root: Path) -> None:
-    """Events just before a frame fall on that frame's shapes (not its background)."""
+def test_events_fall_on_the_scene_shapes(sensor_root: Path) -> None:
+    """Rectified events just before a frame fall on the shapes of the scene, drawn in the
+    rectified event view at the frame time (not on its background)."""
     seq = sensor_root / "train/synth_00"
     plan = plan_sequence(SENSOR, sequence_slots(SENSOR)[0])
-    background = np.round(plan.scene.background(640, 480, 3) * 255).astype(np.int16)
+    background = plan.scene.background(640, 480, 3)
     ev = read_events(seq / "events/left/events.h5")
+    table = RectifyTable.from_map(load_rectify_map(seq))
     ts = np.loadtxt(seq / "images/timestamps.txt", dtype=np.int64) - int(ev["t_offset"])
     t = ev["t"].astype(np.int64)
     for k in (4, 10, 17):
-        frame = np.asarray(Image.open(seq / f"images/left/rectified/{k:06d}.png"), np.int16)
-        shapes = np.abs(frame - background).max(axis=2) > 2
+        scene = plan.scene.render(float(ts[k]) / 1e6, 640, 480)
+        shapes = np.abs(scene - background).max(axis=2) > 0.01
         near = shapes.copy()  # shapes move < 2 px in 5 ms: allow 2 px
         for dy in (-2, -1, 0, 1, 2):
             for dx in (-2, -1, 0, 1, 2):
                 near |= np.roll(np.roll(shapes, dy, 0), dx, 1)
         a, b = np.searchsorted(t, [ts[k] - 5000, ts[k]])
-        hits = near[ev["y"][a:b], ev["x"][a:b]]
-        assert b - a > 1000 and hits.mean() > 0.9  # the rest is background noise (3%)
+        _, x, y = rectify_events(ev["x"][a:b], ev["y"][a:b], table)
+        assert len(x) > 1000 and near[y, x].mean() > 0.9  # the rest is background noise (3%)
         assert shapes.mean() < 0.5
+        raw_hits = near[ev["y"][a:b], ev["x"][a:b]].mean()
+        assert raw_hits < near[y, x].mean()  # raw coordinates are off by the distortion
 
 
-def test_frame_is_the_scene_rendered(sensor_root: Path) -> None:
+def test_frame_is_the_scene_seen_by_the_frame_camera(sensor_root: Path) -> None:
+    """A frame warped into the event view (by the written calibration) is the scene drawn
+    in that view, wherever the scene is flat over 3x3 pixels (edges get resampled)."""
     seq = sensor_root / "train/synth_00"
     plan = plan_sequence(SENSOR, sequence_slots(SENSOR)[0])
+    to_event = load_calibration(seq).frame_to_event_homography()
     k = 6
     t_s = float(plan.clock.frames_rel_us[k]) / 1e6
-    expected = np.clip(np.round(plan.scene.render(t_s, 640, 480) * 255), 0, 255)
+    expected = np.clip(np.round(plan.scene.render(t_s, 640, 480) * 255), 0, 255).astype(np.int16)
     frame = np.asarray(Image.open(seq / f"images/left/rectified/{k:06d}.png"))
-    assert np.abs(frame.astype(np.int16) - expected.astype(np.int16)).max() <= 1
+    warped = warp_frame_to_event_view(frame, to_event).astype(np.int16)
+    covered = warp_frame_to_event_view(np.full_like(frame, 255), to_event)[..., 0] == 255
+    spread = cv2.dilate(expected, np.ones((3, 3))) - cv2.erode(expected, np.ones((3, 3)))
+    flat = covered & (spread.max(axis=2) <= 2)
+    assert flat.mean() > 0.5 and covered.mean() > 0.9
+    diff = np.abs(warped - expected).max(axis=2)[flat]
+    assert np.mean(diff <= 3) > 0.995
+    resized = np.abs(frame.astype(np.int16) - expected).max(axis=2)[flat]
+    assert np.mean(resized <= 3) < 0.98  # the frame camera's view is not the event view
 
 
 def test_event_chunks_sorted_and_exact_count() -> None:

@@ -3,7 +3,8 @@
 After unzipping the split archives into ``<root>/<split>/``, a sequence holds
 ``events/<camera>/{events,rectify_map}.h5``; the per-sequence downloads unpack the
 events to ``events_<camera>/`` instead. Both have ``images/timestamps.txt`` and the
-frames in ``images/<camera>/rectified/NNNNNN.png``.
+frames in ``images/<camera>/rectified/NNNNNN.png``; the calibration archives add
+``calibration/cam_to_cam.yaml``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ LAYOUTS: tuple[str, ...] = (SPLIT_ARCHIVES, PER_SEQUENCE)
 LAYOUT_HELP = "events/left/ (split archives) or events_left/ (per-sequence downloads)"
 
 EVENTS_FILE = "events.h5"
+CALIBRATION = ("calibration", "cam_to_cam.yaml")  # from DSEC's calibration archives
+CALIBRATION_NAME = "/".join(CALIBRATION)
 RECTIFY_MAP_FILE = "rectify_map.h5"
 TIMESTAMPS = ("images", "timestamps.txt")
 TIMESTAMPS_NAME = "/".join(TIMESTAMPS)  # for messages: "images/timestamps.txt"
@@ -66,6 +69,10 @@ class SequenceFiles:
     @property
     def rectify_map(self) -> Path:
         return self.events_dir / RECTIFY_MAP_FILE
+
+    @property
+    def calibration(self) -> Path:
+        return self.folder.joinpath(*CALIBRATION)
 
     @property
     def timestamps(self) -> Path:

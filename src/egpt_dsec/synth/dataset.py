@@ -1,22 +1,29 @@
 """Whole synthetic sequences laid out exactly like a DSEC root (``layout.dsec``), in
-either official layout. Each sequence draws from its own seed stream, keyed by
-(seed, split, index).
+either official layout, with the calibration of the camera pair. Each sequence draws
+from its own seed stream, keyed by (seed, split, index).
+
+The scene lives in the rectified event view; events are written at the raw (distorted)
+pixels that ``rectify_map`` sends back to where they were generated, frames are the frame
+camera's view (camRect1), as in DSEC. See :mod:`egpt_dsec.synth.calibration`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 
+from egpt_dsec.events import SENSOR_WIDTH
 from egpt_dsec.layout.dsec import SequenceFiles, sequence_folder
+from egpt_dsec.synth.calibration import SynthCalibration, raw_pixel_lookup
 from egpt_dsec.synth.frames import SequenceClock, write_frames, write_timestamps
-from egpt_dsec.synth.h5 import radial_rectify_map, write_events_h5, write_rectify_map
+from egpt_dsec.synth.h5 import write_cam_to_cam, write_events_h5, write_rectify_map
 from egpt_dsec.synth.scene import Scene
 from egpt_dsec.synth.spec import SynthSpec
-from egpt_dsec.synth.stream import event_chunks
+from egpt_dsec.synth.stream import EventChunk, event_chunks
 
 TRAIN, TEST = "train", "test"
 _SPLIT_KEYS = {TRAIN: 0, TEST: 1}
@@ -50,14 +57,14 @@ def sequence_slots(spec: SynthSpec) -> list[SequenceSlot]:
 class SequencePlan:
     """Everything random about one sequence, drawn from its own seed stream.
 
-    Each part (clock, scene, events, distortion) has a child stream, so changing the
+    Each part (clock, scene, events, calibration) has a child stream, so changing the
     frame size or the rate leaves the other parts unchanged.
     """
 
     clock: SequenceClock
     scene: Scene
     event_seed: np.random.SeedSequence
-    map_seed: np.random.SeedSequence
+    calibration: SynthCalibration
 
 
 def plan_sequence(spec: SynthSpec, slot: SequenceSlot) -> SequencePlan:
@@ -65,21 +72,36 @@ def plan_sequence(spec: SynthSpec, slot: SequenceSlot) -> SequencePlan:
     clock_seed, scene_seed, event_seed, map_seed = seeds.spawn(4)
     clock = SequenceClock.random(np.random.default_rng(clock_seed), spec.frame_count)
     scene = Scene.random(np.random.default_rng(scene_seed))
-    return SequencePlan(clock, scene, event_seed, map_seed)
+    calibration = SynthCalibration.random(np.random.default_rng(map_seed), spec.frame_size)
+    return SequencePlan(clock, scene, event_seed, calibration)
+
+
+def raw_chunks(chunks: Iterable[EventChunk], lookup: NDArray[np.int64]) -> Iterator[EventChunk]:
+    """Events generated at rectified pixels, moved to their raw pixels (``lookup``);
+    those with no raw pixel are dropped."""
+    for x, y, p, t in chunks:
+        raw = lookup[y.astype(np.int64) * SENSOR_WIDTH + x]
+        keep = raw >= 0
+        ry, rx = np.divmod(raw[keep], SENSOR_WIDTH)
+        yield rx.astype(np.uint16), ry.astype(np.uint16), p[keep], t[keep]
 
 
 def write_sequence(folder: Path, spec: SynthSpec, slot: SequenceSlot) -> None:
-    """Events, distortion map, frames, then timestamps (written last, so a folder with
-    timestamps is complete)."""
+    """Events, rectify map, calibration, frames, then timestamps (written last, so a
+    folder with timestamps is complete)."""
     plan = plan_sequence(spec, slot)
+    calib = plan.calibration
+    rectify_map = calib.rectify_map()
+    lookup = raw_pixel_lookup(rectify_map)
+    kept = np.count_nonzero(lookup >= 0) / lookup.size  # generate more, to keep the rate
     files = SequenceFiles(folder, layout=spec.layout)
     event_rng = np.random.default_rng(plan.event_seed)
-    chunks = event_chunks(plan.scene, plan.clock.events_end_us, spec.rate, event_rng)
-    write_events_h5(files.events_h5, chunks, plan.clock.t_offset)
-    map_rng = np.random.default_rng(plan.map_seed)
-    k1, k2 = map_rng.uniform(0.02, 0.06), map_rng.uniform(-0.01, 0.01)
-    write_rectify_map(files.rectify_map, radial_rectify_map(k1, k2))
-    write_frames(files, plan.scene, plan.clock.frames_rel_us, spec.frame_size)
+    chunks = event_chunks(plan.scene, plan.clock.events_end_us, spec.rate / kept, event_rng)
+    write_events_h5(files.events_h5, raw_chunks(chunks, lookup), plan.clock.t_offset)
+    write_rectify_map(files.rectify_map, rectify_map)
+    write_cam_to_cam(files.calibration, calib.cam_to_cam())
+    to_event = calib.calibration().frame_to_event_homography()
+    write_frames(files, plan.scene, plan.clock.frames_rel_us, spec.frame_size, to_event)
     write_timestamps(files.timestamps, plan.clock.frames_us)
 
 

@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from egpt_dsec.events import SENSOR_HEIGHT, SENSOR_WIDTH
-from egpt_dsec.fs import atomic_path
+from egpt_dsec.fs import atomic_path, atomic_write_bytes
 
 EVENT_DTYPES: dict[str, np.dtype] = {
     "x": np.dtype(np.uint16),
@@ -182,3 +182,11 @@ def write_rectify_map(path: Path, rectify_map: NDArray[np.float32]) -> None:
         raise ValueError(f"rectify_map must have shape {expected}, got {rectify_map.shape}")
     with atomic_path(Path(path)) as tmp, h5py.File(tmp, "w") as f:
         f.create_dataset("rectify_map", data=rectify_map.astype(np.float32), track_times=False)
+
+
+def write_cam_to_cam(path: Path, calibration: dict[str, object]) -> None:
+    """A ``cam_to_cam.yaml``: block style, keys in DSEC's order, floats written exactly."""
+    import yaml
+
+    text = yaml.safe_dump(calibration, sort_keys=False, default_flow_style=None)
+    atomic_write_bytes(Path(path), text.encode("utf-8"))

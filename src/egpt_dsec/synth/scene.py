@@ -29,7 +29,43 @@ from egpt_dsec.synth.raster import (
 )
 
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+WRAP_MARGIN = 48.0  # shapes wrap this far outside the sensor: out of the frames' view too
 _TWO_PI = 2.0 * np.pi
+
+
+@dataclass(frozen=True)
+class Window:
+    """Where an image sits in the scene: scene point of its top-left corner, pixels per unit.
+
+    Pixel (i, j) covers scene ``[ox + i / sx, ox + (i + 1) / sx)`` (and likewise in y): the
+    scene's units are event pixels with edges at integers, so the rectified event pixel
+    (x, y) is the unit square at scene (x, y) and its centre is at (x + 0.5, y + 0.5).
+    """
+
+    ox: float
+    oy: float
+    sx: float
+    sy: float
+
+    @staticmethod
+    def sensor(width: int, height: int) -> Window:
+        """The whole 640x480 sensor at ``width`` x ``height``."""
+        return Window(0.0, 0.0, width / SENSOR_WIDTH, height / SENSOR_HEIGHT)
+
+    def centres(self, width: int, height: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Scene coordinates of the pixel centres along x and along y."""
+        xs = self.ox + (np.arange(width) + 0.5) / self.sx
+        ys = self.oy + (np.arange(height) + 0.5) / self.sy
+        return np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
+
+
+def _lattice(
+    cells: NDArray[np.float64], xs: NDArray[np.float64], ys: NDArray[np.float64], cell: float
+) -> NDArray[np.float64]:
+    """Cell values at the grid ``ys`` x ``xs``; the lattice repeats outside its extent."""
+    rows = np.mod(np.floor(ys / cell).astype(np.int64), cells.shape[0])
+    cols = np.mod(np.floor(xs / cell).astype(np.int64), cells.shape[1])
+    return cells[rows][:, cols]
 
 
 @dataclass(frozen=True)
@@ -65,22 +101,20 @@ class Texture:
             tint=rng.uniform(0.85, 1.15, 3),
         )
 
-    def render(self, width: int, height: int) -> NDArray[np.float32]:
-        """The background as (height, width, 3) float32 in [0, 1]."""
-        xs = (np.arange(width) + 0.5) * (SENSOR_WIDTH / width)
-        ys = (np.arange(height) + 0.5) * (SENSOR_HEIGHT / height)
+    def render(self, width: int, height: int, window: Window | None = None) -> NDArray[np.float32]:
+        """The background as (height, width, 3) float32 in [0, 1].
+
+        By default the image spans the sensor; a ``window`` places it anywhere (the
+        lattices repeat, so frames that see past the event sensor find texture there).
+        """
+        window = window or Window.sensor(width, height)
+        xs, ys = window.centres(width, height)
         yn = ys / SENSOR_HEIGHT
         a, b, c = self.gradient
         lum = np.empty((height, width))
         lum[:] = (a * yn + b * yn * yn + c)[:, None]
-        lum += (
-            0.1
-            * self.tiles[(ys / self.TILE).astype(np.int64)][:, (xs / self.TILE).astype(np.int64)]
-        )
-        lum += (
-            0.04
-            * self.blocks[(ys / self.BLOCK).astype(np.int64)][:, (xs / self.BLOCK).astype(np.int64)]
-        )
+        lum += 0.1 * _lattice(self.tiles, xs, ys, self.TILE)
+        lum += 0.04 * _lattice(self.blocks, xs, ys, self.BLOCK)
         for x0, y0, x1, y1, level in self.slabs:
             rows = (ys >= y0) & (ys < y1)
             cols = (xs >= x0) & (xs < x1)
@@ -180,7 +214,7 @@ class Shapes:
         """
         tt = np.asarray(t, dtype=np.float64)[..., None]  # (..., 1) against (n,)
         size = np.array([SENSOR_WIDTH, SENSOR_HEIGHT], dtype=np.float64)
-        reach = np.hypot(self.half[:, 0], self.half[:, 1])[:, None] + 2.0
+        reach = np.hypot(self.half[:, 0], self.half[:, 1])[:, None] + 2.0 + WRAP_MARGIN
         tx = tt[..., None]  # (..., 1, 1) against (n, 2)
         pos = self.centre + self.amp * np.sin(_TWO_PI * self.freq * tx + self.phase)
         pos = np.mod(pos + self.velocity * tx + reach, size + 2.0 * reach) - reach
@@ -215,9 +249,11 @@ class Scene:
     def random(rng: np.random.Generator) -> Scene:
         return Scene(texture=Texture.random(rng), shapes=Shapes.random(rng))
 
-    def background(self, width: int, height: int, channels: int) -> NDArray[np.float32]:
+    def background(
+        self, width: int, height: int, channels: int, window: Window | None = None
+    ) -> NDArray[np.float32]:
         """(height, width, channels) background; 1 channel = luminance, 3 = RGB."""
-        rgb = self.texture.render(width, height)
+        rgb = self.texture.render(width, height, window)
         if channels == 3:
             return rgb
         return np.ascontiguousarray((rgb @ LUMA)[:, :, None])
@@ -229,15 +265,28 @@ class Scene:
             return rgb
         return np.ascontiguousarray((rgb @ LUMA)[..., None])
 
-    def render(self, t: float, width: int, height: int, channels: int = 3) -> NDArray[np.float32]:
+    def render(
+        self, t: float, width: int, height: int, channels: int = 3, window: Window | None = None
+    ) -> NDArray[np.float32]:
         """The whole scene at ``t`` seconds; slow and obvious, for frames and tests."""
-        img = self.background(width, height, channels)
+        window = window or Window.sensor(width, height)
+        img = self.background(width, height, channels, window)
         paint_shapes(
             img,
-            self.shapes.geometry(t),
+            in_window(self.shapes.geometry(t), window),
             self.shape_colors(t, channels),
-            width / SENSOR_WIDTH,
-            height / SENSOR_HEIGHT,
+            window.sx,
+            window.sy,
             new_spans(len(self.shapes), height),
         )
         return img
+
+
+def in_window(geom: NDArray[np.float64], window: Window) -> NDArray[np.float64]:
+    """Shape geometry relative to a window's corner (what ``paint_shapes`` expects)."""
+    if window.ox == 0.0 and window.oy == 0.0:
+        return geom
+    out = geom.copy()
+    out[..., GEOM_CX] -= window.ox
+    out[..., GEOM_CY] -= window.oy
+    return out

@@ -1,0 +1,210 @@
+"""``egpt-dsec preview``: the gallery of a tiny build, its files, and the page in Chromium."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from browser import Browser, chromium_path
+from egpt_dsec.config import BuildConfig
+from egpt_dsec.durations import parse_durations
+from egpt_dsec.pipeline import build
+from egpt_dsec.reports.preview import add_preview_arguments, run_preview
+from egpt_dsec.reports.preview.dataset import (
+    choose,
+    estimated_frame_time,
+    load_entries,
+    recorded_overlap,
+    to_clip,
+)
+from egpt_dsec.reports.preview.overlay import Alignment, draw_events, overlay
+from egpt_dsec.synth import SynthSpec, write_synthetic_dsec
+
+SPEC = SynthSpec(
+    sequences=1, test_sequences=1, seconds=3.0, rate=1e5, seed=2, frame_size=(320, 240)
+)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("preview")
+    write_synthetic_dsec(root / "dsec", SPEC)
+    report = build(BuildConfig(root / "dsec", root / "out", durations=parse_durations("1s,2s")))
+    assert not report.failures
+    return root / "dsec", root / "out"
+
+
+def shown_clips(out: Path, per_duration: int = 2) -> int:
+    """How many clips a gallery of ``per_duration`` clips per split and duration shows."""
+    files = out.glob("*/*/dataset.json")
+    return sum(min(per_duration, len(json.loads(f.read_text()))) for f in files)
+
+
+def preview(*argv: str) -> int:
+    parser = argparse.ArgumentParser()
+    add_preview_arguments(parser)
+    return run_preview(parser.parse_args(list(argv)))
+
+
+@pytest.fixture(scope="module")
+def gallery(built: tuple[Path, Path]) -> Path:
+    dsec, out = built
+    assert preview("--out", str(out), "--clips", "2", "--dsec-root", str(dsec)) == 0
+    return out / "preview"
+
+
+class Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in ("src", "href") and value:
+                self.links.append((tag, value))
+
+
+def page_links(index: Path) -> list[tuple[str, str]]:
+    parser = Links()
+    parser.feed(index.read_text(encoding="utf-8"))
+    return parser.links
+
+
+def digests(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_every_link_is_a_local_file(gallery: Path, built: tuple[Path, Path]) -> None:
+    links = page_links(gallery / "index.html")
+    files = [(tag, v) for tag, v in links if not v.startswith(("#", "data:"))]
+    assert all("://" not in v for _, v in files)  # no CDN, no server
+    for _, value in files:
+        assert (gallery / unquote(value)).resolve().is_file(), value
+    tags = [tag for tag, _ in files]
+    clips = shown_clips(built[1])
+    assert clips >= 6  # up to 2 clips x 2 durations x 2 splits
+    assert tags.count("video") == clips  # each clip with its MP4
+    assert tags.count("img") >= clips * (5 + 2)  # five event images and a strip per clip
+    assert sum(v.endswith(".mp4") and v.startswith("../train/1s/mp4/") for _, v in files) == 2
+
+
+def test_gallery_content(gallery: Path, built: tuple[Path, Path]) -> None:
+    text = (gallery / "index.html").read_text(encoding="utf-8")
+    assert "synth_00_1s_000000" in text and "synth_test_00_2s_" in text
+    assert "(no answer yet)" in text and "Question" in text
+    assert text.count("frame warped into the event view; events rectified") == shown_clips(built[1])
+    sheets = sorted(p.name for p in (gallery / "assets").glob("contact_*.png"))
+    assert sheets == [f"contact_{s}_{d}.png" for s in ("test", "train") for d in ("1s", "2s")]
+    with Image.open(gallery / "assets" / "contact_train_1s.png") as im:
+        assert im.size == (640, 2 * (240 + 16)) and np.asarray(im).std() > 20
+
+
+def test_same_bytes_and_no_stale_assets(gallery: Path, built: tuple[Path, Path]) -> None:
+    dsec, out = built
+    before = digests(gallery)
+    stale = gallery / "assets" / "old_clip_overlay.png"
+    stale.write_bytes(b"x")
+    assert preview("--out", str(out), "--clips", "2", "--dsec-root", str(dsec)) == 0
+    assert digests(gallery) == before and not stale.exists()
+    assert not [p for p in gallery.rglob("*") if p.name.startswith(".")]  # no temp files
+
+
+def test_without_the_source_the_overlay_is_as_built(
+    built: tuple[Path, Path], tmp_path: Path
+) -> None:
+    out = built[1]
+    dest = tmp_path / "gallery"
+    args = ("--clips", "1", "--splits", "train", "--durations", "1s", "--dest", str(dest))
+    assert preview("--out", str(out), *args) == 0
+    text = (dest / "index.html").read_text(encoding="utf-8")
+    assert "frame resized to 640x480 (not aligned); events as stored" in text
+    assert "synth_test_00" not in text and "2s" not in text.split("<nav>")[1].split("</nav>")[0]
+    assert preview("--out", str(tmp_path / "nothing")) == 1
+    assert preview("--out", str(out), "--clips", "0") == 1
+
+
+def test_frame_times_from_the_clip_start(built: tuple[Path, Path]) -> None:
+    """Without the source, a frame's time comes from its index and the clip's start:
+    the image timestamps to within their jitter (3 us in the synthetic data)."""
+    dsec, out = built
+    duration = parse_durations("1s")[0]
+    stamps = np.loadtxt(dsec / "train/synth_00/images/timestamps.txt", dtype=np.int64)
+    overlap = recorded_overlap(out)
+    assert overlap == 0.5
+    for entry in load_entries(out, "train", duration):
+        clip = to_clip(out, "train", duration, entry)
+        for frame in clip.frames:
+            estimate = estimated_frame_time(clip, frame, overlap)
+            assert abs(estimate - stamps[int(frame.stem)]) <= 3
+
+
+def test_choose_spreads_evenly() -> None:
+    entries = [{"id": i} for i in range(10)]
+    assert [e["id"] for e in choose(entries, 3)] == [0, 4, 9]  # rint(4.5) = 4
+    assert [e["id"] for e in choose(entries, 1)] == [0]
+    assert len(choose(entries, 20)) == 10 and choose([], 3) == [] and choose(entries, 0) == []
+
+
+def test_overlay_draws_the_last_event_and_says_how() -> None:
+    base = np.full((480, 640, 3), 100, np.uint8)
+    x, y = np.array([3, 3, 10], np.uint16), np.array([4, 4, 479], np.uint16)
+    drawn = draw_events(base, x, y, np.array([1, 0, 1], np.uint8))
+    assert tuple(drawn[4, 3]) == (40, 90, 255) and tuple(drawn[479, 10]) == (255, 40, 40)
+    assert tuple(drawn[0, 0]) == (60, 60, 60)  # the frame, dimmed
+    frame = np.zeros((240, 320, 3), np.uint8)
+    picture, caption = overlay(frame, x, y, np.ones(3, np.uint8), Alignment("event"))
+    assert picture.shape == (480, 640, 3) and caption.startswith("frame in the event view")
+    with pytest.raises(ValueError, match="frames_view"):
+        Alignment("sideways")
+
+
+@pytest.mark.skipif(
+    chromium_path() is None, reason="chromium not installed (apt-get install -y chromium)"
+)
+def test_page_in_chromium(gallery: Path, built: tuple[Path, Path], tmp_path: Path) -> None:
+    with Browser(tmp_path / "profile") as browser:
+        browser.open((gallery / "index.html").resolve().as_uri())
+        images = browser.evaluate(
+            "[...document.images].map(i => [i.getAttribute('src'), i.complete, i.naturalWidth])"
+        )
+        codec = browser.evaluate(
+            "document.createElement('video').canPlayType('video/mp4; codecs=\"avc1.42E01E\"')"
+        )
+        videos = browser.evaluate(VIDEO_STATES, timeout_s=60)
+        screenshot = browser.screenshot()
+        errors = browser.errors()
+    clips = shown_clips(built[1])
+    assert len(images) >= 7 * clips and all(done and width > 0 for _, done, width in images)
+    assert len(videos) == clips
+    if codec == "probably":  # this Chromium decodes H.264: every video must load
+        assert all(state >= 1 and error is None for state, error in videos), videos
+    assert errors == []
+    pixels = np.asarray(Image.open(io.BytesIO(screenshot)).convert("L"), dtype=np.float64)
+    assert pixels.shape[1] >= 1000 and pixels.std() > 20  # a page with pictures, not blank
+
+
+# Resolves when every <video> has its metadata (readyState >= 1) or an error, or after 20 s.
+VIDEO_STATES = """
+new Promise(resolve => {
+  const videos = [...document.querySelectorAll('video')];
+  const done = () => videos.every(v => v.readyState >= 1 || v.error);
+  const report = () => resolve(videos.map(v => [v.readyState, v.error && v.error.code]));
+  const start = Date.now();
+  const poll = () => (done() || Date.now() - start > 20000) ? report() : setTimeout(poll, 100);
+  videos.forEach(v => v.load());
+  poll();
+})
+"""
