@@ -88,7 +88,7 @@ def fake_completion(
     text = f"Answer q{index} to {n_images} images {digest[:12]}: a road with cars and trees."
     tokens = [t + " " for t in text.split(" ")]
     tokens[-1] = tokens[-1].rstrip()
-    scale = 0.4 * _unit("scale", digest, index)  # confidence spreads over ~[0.82, 1]
+    scale = 0.6 * _unit("scale", digest, index)  # confidence spreads over ~[0.74, 1]
     values = [-scale * _unit("token", digest, index, i) for i in range(len(tokens))]
     choice: dict[str, Any] = {
         "index": 0,
@@ -154,6 +154,7 @@ class FakeVLMServer:
         self.release = threading.Event()
         self._lock = threading.Lock()
         self._answered = 0
+        self.received = 0  # chat-completion requests that arrived (held ones included)
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
@@ -239,13 +240,14 @@ def _handler(server: FakeVLMServer) -> type[BaseHTTPRequestHandler]:
             if self.path != "/v1/models":
                 self._send(404, json.dumps({"detail": "Not Found"}).encode())
             elif self._authorized():
-                model = {"id": server.model, "object": "model", "created": 0,
-                         "owned_by": "vllm", "root": server.model, "max_model_len": 32768}  # fmt: skip
+                model = {"id": server.model, "object": "model", "owned_by": "vllm"}
                 self._send(200, json.dumps({"object": "list", "data": [model]}).encode())
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))
             raw = self.rfile.read(length)
+            with server._lock:
+                server.received += 1
             if self.path != "/v1/chat/completions":
                 self._send(404, json.dumps({"detail": "Not Found"}).encode())
                 return
@@ -254,8 +256,13 @@ def _handler(server: FakeVLMServer) -> type[BaseHTTPRequestHandler]:
             body = json.loads(raw)
             if body.get("model") != server.model:
                 message = f"The model `{body.get('model')}` does not exist."
-                error = {"object": "error", "message": message, "type": "NotFoundError",
-                         "param": None, "code": 404}  # fmt: skip
+                error = {
+                    "object": "error",
+                    "message": message,
+                    "type": "NotFoundError",
+                    "param": None,
+                    "code": 404,
+                }
                 server.record(body, "404", None)
                 self._send(404, json.dumps(error).encode())
                 return

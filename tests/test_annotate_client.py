@@ -14,11 +14,15 @@ from egpt_dsec.annotate.client import ChatClient, ClientOptions, Reply
 from egpt_dsec.annotate.errors import AnnotateError
 from fake_vlm_server import SERVED_MODEL, FakeVLMServer, fake_completion
 
+QUESTION = {"type": "text", "text": "What is this scene about?"}
 BODY = {
     "model": SERVED_MODEL,
-    "messages": [{"role": "user", "content": [{"type": "text", "text": "What is this scene about?"}]}],
-    "max_tokens": 16, "temperature": 0.0, "logprobs": True, "top_logprobs": 0,
-}  # fmt: skip
+    "messages": [{"role": "user", "content": [QUESTION]}],
+    "max_tokens": 16,
+    "temperature": 0.0,
+    "logprobs": True,
+    "top_logprobs": 0,
+}
 
 
 def run_client(

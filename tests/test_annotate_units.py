@@ -83,9 +83,14 @@ def test_parse_completion_reads_vllm_shape_and_missing_logprobs() -> None:
 
 @pytest.mark.parametrize(
     "payload",
-    [b'{"choices": [{"message": ', b"[]", b'{"choices": []}', b'{"choices": [{"message": {}}]}',
-     b'{"choices": [{"message": {"content": null}}]}'],
-)  # fmt: skip
+    [
+        b'{"choices": [{"message": ',
+        b"[]",
+        b'{"choices": []}',
+        b'{"choices": [{"message": {}}]}',
+        b'{"choices": [{"message": {"content": null}}]}',
+    ],
+)
 def test_malformed_completions_are_refused(payload: bytes) -> None:
     with pytest.raises(MalformedResponse):
         parse_completion(payload)
@@ -95,15 +100,21 @@ def test_malformed_completions_are_refused(payload: bytes) -> None:
 
 
 def test_best_keeps_the_most_confident_answer_ties_to_the_lower_index() -> None:
-    got = decide("best", "c", Q, by_key(answer("c", 0, 0.5), answer("c", 1, 0.9),
-                                          answer("c", 2, 0.9)), 0.0)  # fmt: skip
+    got = decide(
+        "best", "c", Q, by_key(answer("c", 0, 0.5), answer("c", 1, 0.9), answer("c", 2, 0.9)), 0.0
+    )
     assert got.status == KEPT and [t.question_index for t in got.turns] == [1]
     assert got.confidence == 0.9
 
 
 def test_best_skips_empty_answers_and_falls_back_to_the_id_pick_without_scores() -> None:
-    got = decide("best", "c", Q, by_key(answer("c", 0, 0.2), answer("c", 1, 0.99, text=""),
-                                          answer("c", 2, 0.1)), 0.0)  # fmt: skip
+    got = decide(
+        "best",
+        "c",
+        Q,
+        by_key(answer("c", 0, 0.2), answer("c", 1, 0.99, text=""), answer("c", 2, 0.1)),
+        0.0,
+    )
     assert [t.question_index for t in got.turns] == [0]
     unscored = by_key(*(answer("c", i, None) for i in range(3)))
     got = decide("best", "c", Q, unscored, 0.99)
@@ -167,8 +178,9 @@ def test_one_picks_by_crc32_of_the_clip_id() -> None:
 
 
 def test_frames_are_sampled_evenly_like_video_llava() -> None:
-    assert sample_indices(20, 8) == [0, 3, 5, 8, 11, 14, 16, 19]
-    assert sample_indices(20, 8) == [round(v) for v in np.linspace(0, 19, 8)]
+    for n, k in ((20, 8), (40, 8), (320, 8), (21, 8), (9, 8), (100, 3), (10, 2)):
+        assert sample_indices(n, k) == list(np.linspace(0, n - 1, k, dtype=int))
+    assert sample_indices(20, 8) == [0, 2, 5, 8, 10, 13, 16, 19]
     assert sample_indices(5, 8) == [0, 1, 2, 3, 4]
     assert sample_indices(10, 1) == [0]
 
@@ -176,7 +188,7 @@ def test_frames_are_sampled_evenly_like_video_llava() -> None:
 def test_templates_must_place_images_and_question_once() -> None:
     assert check_template(DEFAULT_TEMPLATE, "default") == DEFAULT_TEMPLATE
     for bad in ("no placeholders", "{images} {images} {question}", "{images} only"):
-        with pytest.raises(AnnotateError, match="tpl.txt"):
+        with pytest.raises(AnnotateError, match=r"tpl\.txt"):
             check_template(bad, "tpl.txt")
 
 
@@ -204,24 +216,32 @@ def _clip(tmp_path: Path, frames: int = 3) -> ClipToAsk:
 
 def test_a_spliced_body_is_exactly_the_json_of_the_request(tmp_path: Path) -> None:
     clip = _clip(tmp_path)
-    settings = AnswerSettings(model="m/é", prompt_template="Clip {duration} s:\n{images}\n{question}",
-                              frames=2, image=ImageOptions(format="png"))  # fmt: skip
+    template = "Clip {duration} s:\n{images}\n{question}"
+    settings = AnswerSettings("m/é", template, frames=2, image=ImageOptions(format="png"))
     cache = ImageCache(settings.image)
     builder = BodyBuilder(settings, cache)
     body = builder.body(builder.prepare(clip), 'Say "hi"?')
     urls = [cache.data_url(clip.frame_paths[0]), cache.data_url(clip.frame_paths[2])]
     expected = {
         "model": "m/é",
-        "messages": [{"role": "user", "content": [
-            {"type": "text", "text": "Clip 1 s:"},
-            {"type": "text", "text": "Camera frame 1 of 2, at 0.00 s:"},
-            {"type": "image_url", "image_url": {"url": urls[0]}},
-            {"type": "text", "text": "Camera frame 2 of 2, at 0.10 s:"},
-            {"type": "image_url", "image_url": {"url": urls[1]}},
-            {"type": "text", "text": 'Say "hi"?'},
-        ]}],
-        "max_tokens": 256, "temperature": 0.0, "logprobs": True, "top_logprobs": 0,
-    }  # fmt: skip
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "Clip 1 s:"},
+                    {"type": "text", "text": "Camera frame 1 of 2, at 0.00 s:"},
+                    {"type": "image_url", "image_url": {"url": urls[0]}},
+                    {"type": "text", "text": "Camera frame 2 of 2, at 0.10 s:"},
+                    {"type": "image_url", "image_url": {"url": urls[1]}},
+                    {"type": "text", "text": 'Say "hi"?'},
+                ],
+            }
+        ],
+        "max_tokens": 256,
+        "temperature": 0.0,
+        "logprobs": True,
+        "top_logprobs": 0,
+    }
     assert body == json.dumps(expected, ensure_ascii=False, separators=(",", ":")).encode()
     assert (cache.stats.misses, cache.stats.hits) == (2, 2)
 
@@ -257,7 +277,7 @@ def test_a_changed_model_is_refused_unless_reanswer(tmp_path: Path) -> None:
     new = replace(old, model="new")
     activate(tmp_path, old, reanswer=False)
     activate(tmp_path, old, reanswer=False)  # same settings: fine
-    with pytest.raises(AnnotateError, match="model: 'old' -> 'new'.*--reanswer"):
+    with pytest.raises(AnnotateError, match=r"model: 'old' -> 'new'.*--reanswer"):
         activate(tmp_path, new, reanswer=False)
     activate(tmp_path, new, reanswer=True)
     assert (tmp_path / old.key / "settings.json").is_file()
@@ -289,7 +309,10 @@ def test_a_cut_last_line_is_ignored_and_the_next_append_starts_a_fresh_line(
 
 def test_custom_ids_round_trip() -> None:
     assert parse_custom_id(custom_id("zurich_city_04_b_1s_000012", 9, "abc")) == (
-        "zurich_city_04_b_1s_000012", 9, "abc")  # fmt: skip
+        "zurich_city_04_b_1s_000012",
+        9,
+        "abc",
+    )
     for bad in ("x", "a:b:c", "a:qx:t", ""):
         assert parse_custom_id(bad) is None
 

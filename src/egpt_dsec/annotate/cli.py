@@ -38,9 +38,13 @@ def add_annotate_arguments(parser: argparse.ArgumentParser) -> None:
     a("--frames", type=int, default=8, help="camera frames per clip, sampled evenly (8)")
     a("--event-images", action="store_true", help="also show the clip's event images")
     a("--questions", type=Path, help="text file, one question per line (EventGPT's 10)")
-    a("--select", choices=SELECT_MODES, default="best",
-      help="best: ask all, keep the most confident; one: one question per clip; "
-      "all: keep every answer as turns (best)")  # fmt: skip
+    a(
+        "--select",
+        choices=SELECT_MODES,
+        default="best",
+        help="best: ask all, keep the most confident; one: one question per clip; "
+        "all: keep every answer as turns (best)",
+    )
     a("--min-confidence", type=float, default=0.9, help="keep clips at or above (0.9)")
     a("--max-tokens", type=int, default=256, help="answer length cap (256)")
     a("--temperature", type=float, default=0.0, help="sampling temperature (0: greedy)")
@@ -56,8 +60,15 @@ def add_annotate_arguments(parser: argparse.ArgumentParser) -> None:
     a("--limit", type=int, help="ask at most N clips in this run")
     a("--reanswer", action="store_true", help="accept changed model/prompt/settings")
     a("--export-batch", type=Path, metavar="DIR", help="write Batch API request files")
-    a("--import-batch", type=Path, action="extend", nargs="+", default=[],
-      metavar="RESULTS", help="merge Batch API result files")  # fmt: skip
+    a(
+        "--import-batch",
+        type=Path,
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="RESULTS",
+        help="merge Batch API result files",
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> AnnotateConfig:
@@ -111,13 +122,18 @@ def run_annotate(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("\ninterrupted: every finished answer is in the answers log and the JSON "
-              "files hold them; run the same command again to ask the rest",
-              file=sys.stderr)  # fmt: skip
+        print(
+            "\ninterrupted: every finished answer is in the answers log and the JSON "
+            "files hold them; run the same command again to ask the rest",
+            file=sys.stderr,
+        )
         return 130
     print(format_report(report, config))
     if report.failed:
-        print(f"{report.failed} clip(s) have failed requests (recorded with the server's "
-              "message): run the same command again to retry them", file=sys.stderr)  # fmt: skip
+        print(
+            f"{report.failed} clip(s) have failed requests (recorded with the server's "
+            "message): run the same command again to retry them",
+            file=sys.stderr,
+        )
         return 1
     return 0

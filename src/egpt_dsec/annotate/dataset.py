@@ -115,8 +115,14 @@ def _clip(
         source = SequenceSource(split, sequence, config.dsec_root / split / sequence, config.camera)
         frames = sorted(source.frames_dir.glob("*.png"))[r.frame_start : r.frame_stop]
     if len(frames) != count or not count:
-        log.warning("%s/%s clip %d: %d frames of %d found; skipped (egpt-dsec verify --fix)",
-                    split, sequence, r.clip, len(frames), count)  # fmt: skip
+        log.warning(
+            "%s/%s clip %d: %d frames of %d found; skipped (egpt-dsec verify --fix)",
+            split,
+            sequence,
+            r.clip,
+            len(frames),
+            count,
+        )
         return None
     if timestamps is not None:
         rel = [(int(t) - r.t0) / 1e6 for t in timestamps[r.frame_start : r.frame_stop]]

@@ -25,8 +25,10 @@ class ClipToAsk:
 
     def __post_init__(self) -> None:
         if len(self.frame_paths) != len(self.frame_times_s):
-            raise ValueError(f"{self.id}: {len(self.frame_paths)} frames but "
-                             f"{len(self.frame_times_s)} frame times")  # fmt: skip
+            raise ValueError(
+                f"{self.id}: {len(self.frame_paths)} frames but "
+                f"{len(self.frame_times_s)} frame times"
+            )
 
     @property
     def group(self) -> tuple[str, str]:

@@ -56,13 +56,14 @@ def load_template(path: Path) -> str:
 
 
 def sample_indices(available: int, wanted: int) -> list[int]:
-    """``wanted`` indices spread evenly over ``available`` (first and last included),
-    as Video-LLaVA samples frames; all of them when there are fewer."""
+    """``wanted`` indices spread evenly over ``available``, first and last included:
+    Video-LLaVA's ``np.linspace(0, n - 1, k, dtype=int)``; all of them when fewer."""
     if available <= wanted:
         return list(range(available))
     if wanted == 1:
         return [0]
-    return [round(i * (available - 1) / (wanted - 1)) for i in range(wanted)]
+    step = (available - 1) / (wanted - 1)
+    return [int(i * step) for i in range(wanted - 1)] + [available - 1]
 
 
 def clip_images(clip: ClipToAsk, frames: int, event_images: bool) -> list[ImageSlot]:
