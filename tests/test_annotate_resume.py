@@ -84,6 +84,35 @@ def test_sigkill_then_resume_gives_the_json_of_an_uninterrupted_run(
     assert len(keys) == len(set(keys)) == REQUESTS  # every request answered exactly once
 
 
+def test_sigterm_stops_cleanly_logs_every_answer_and_writes_the_json(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    expected, _ = online_reference(tmp_path_factory, tmp_path / "reference")
+    out = output_copy(tmp_path_factory, tmp_path / "stopped")
+    args = annotate_args(out, "--min-confidence", MIN_CONFIDENCE, "--concurrency", "4")
+    with FakeVLMServer() as server:
+        server.hold_after = 45
+        child = start_cli([*args, "--endpoint", server.url])
+        try:
+            wait_for(lambda: server.received > 45, child, "a held request")
+            wait_for(lambda: len(log_rows(out)) >= 45, child, "the answers")
+        finally:
+            child.send_signal(signal.SIGTERM)
+            _, err = child.communicate(timeout=60)
+        assert child.returncode == 130, err
+        assert b"interrupted" in err and b"Traceback" not in err
+        assert len(log_rows(out)) == 45
+        status = annotation_status(out)  # the JSON and provenance hold the answers so far
+        assert 0 < sum(s.answered for s in status.values()) < 7
+        assert sum(len(json.loads(f)) for f in json_files(out).values()) == 2 * sum(
+            s.kept for s in status.values()
+        )
+        server.release.set()
+        server.hold_after = None
+        assert run_cli([*args, "--endpoint", server.url]) == 0
+    assert json_files(out) == expected
+
+
 def results_for(request_files: list[Path]) -> list[dict[str, Any]]:
     """What the OpenAI Batch API / vllm run-batch return for these request files."""
     results = []

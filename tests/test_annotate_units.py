@@ -7,6 +7,7 @@ import json
 import math
 import random
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
@@ -354,3 +355,12 @@ def test_rate_limiter_spaces_request_starts() -> None:
 
     asyncio.run(three())
     assert slept == [1.0, 2.0]
+
+
+def test_threads_asking_for_one_frame_at_once_encode_it_once(tmp_path: Path) -> None:
+    clip = _clip(tmp_path, frames=2)
+    cache = ImageCache(ImageOptions())
+    with ThreadPoolExecutor(8) as pool:
+        urls = list(pool.map(cache.data_url, list(clip.frame_paths) * 40))
+    assert len(set(urls)) == 2
+    assert (cache.stats.misses, cache.stats.hits) == (2, 78)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -50,7 +51,7 @@ class Answer:
         return (self.clip, self.question)
 
     def to_line(self) -> bytes:
-        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+        return json.dumps(vars(self), ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
 
     @staticmethod
     def from_row(row: dict[str, Any]) -> Answer | None:
@@ -76,6 +77,7 @@ class AnswersLog:
     def __init__(self, root: Path, key: str) -> None:
         self.folder = root / key
         self._handles: dict[tuple[str, str], IO[bytes]] = {}
+        self._lock = threading.Lock()  # the online writer appends from a thread
 
     def path(self, split: str, duration: str) -> Path:
         return self.folder / split / f"{duration}.jsonl"
@@ -85,23 +87,26 @@ class AnswersLog:
         return latest(a for a in map(Answer.from_row, rows) if a is not None)
 
     def append(self, answers: Iterable[Answer]) -> None:
-        """Write, flush and fsync: once this returns, the answers survive a power cut."""
-        touched = []
-        for answer in answers:
-            group = (answer.split, answer.duration)
-            handle = self._handles.get(group)
-            if handle is None:
-                handle = self._handles[group] = open_for_append(self.path(*group))
-            handle.write(answer.to_line())
-            touched.append(handle)
-        for handle in set(touched):
-            handle.flush()
-            os.fsync(handle.fileno())
+        """Whole lines, flushed and fsynced: once this returns, the answers survive a
+        kill and a power cut. Safe to call from several threads."""
+        with self._lock:
+            touched = set()
+            for answer in answers:
+                group = (answer.split, answer.duration)
+                handle = self._handles.get(group)
+                if handle is None:
+                    handle = self._handles[group] = open_for_append(self.path(*group))
+                handle.write(answer.to_line())
+                touched.add(handle)
+            for handle in touched:
+                handle.flush()
+                os.fsync(handle.fileno())
 
     def close(self) -> None:
-        for handle in self._handles.values():
-            handle.close()
-        self._handles.clear()
+        with self._lock:
+            for handle in self._handles.values():
+                handle.close()
+            self._handles.clear()
 
 
 def activate(root: Path, settings: AnswerSettings, reanswer: bool) -> None:

@@ -100,17 +100,25 @@ def encode_image(path: Path, options: ImageOptions) -> str:
 class CacheStats:
     hits: int = 0
     misses: int = 0
-    encode_seconds: float = 0.0  # decode + resize + encode + base64, summed over misses
+    encode_cpu_seconds: float = 0.0  # decode + resize + encode + base64, thread CPU time
+
+
+FileKey = tuple[int, int, int, int]  # device, inode, size, mtime
 
 
 class ImageCache:
-    """A bounded LRU of data URLs keyed by file identity; safe to share between threads."""
+    """A bounded LRU of data URLs keyed by file identity, shared by the preparing threads.
+
+    Two threads that want the same frame at once (overlapping clips prepared side by
+    side) do not both encode it: the second waits for the first.
+    """
 
     def __init__(self, options: ImageOptions, max_entries: int = 512) -> None:
         self.options = options
         self.max_entries = max_entries
         self.stats = CacheStats()
-        self._urls: OrderedDict[tuple[int, int, int, int], str] = OrderedDict()
+        self._urls: OrderedDict[FileKey, str] = OrderedDict()
+        self._encoding: dict[FileKey, threading.Event] = {}
         self._lock = threading.Lock()
 
     def data_url(self, path: Path) -> str:
@@ -119,17 +127,30 @@ class ImageCache:
         except OSError as exc:
             raise AnnotateError(f"{path}: image is missing ({exc.strerror}); rebuild") from None
         key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
-        with self._lock:
-            url = self._urls.get(key)
-            if url is not None:
-                self._urls.move_to_end(key)
-                self.stats.hits += 1
-                return url
-        started = time.perf_counter()
+        while True:
+            with self._lock:
+                url = self._urls.get(key)
+                if url is not None:
+                    self._urls.move_to_end(key)
+                    self.stats.hits += 1
+                    return url
+                busy = self._encoding.get(key)
+                if busy is None:
+                    self._encoding[key] = threading.Event()
+                    break
+            busy.wait()  # then look again (the other thread may have failed)
+        try:
+            return self._encode(key, path)
+        finally:
+            with self._lock:
+                self._encoding.pop(key).set()
+
+    def _encode(self, key: FileKey, path: Path) -> str:
+        started = time.thread_time()
         url = encode_image(path, self.options)
         with self._lock:
             self.stats.misses += 1
-            self.stats.encode_seconds += time.perf_counter() - started
+            self.stats.encode_cpu_seconds += time.thread_time() - started
             self._urls[key] = url
             while len(self._urls) > self.max_entries:
                 self._urls.popitem(last=False)

@@ -109,16 +109,19 @@ class _Pipeline:
         workers = client.options.concurrency
         self.jobs: asyncio.Queue[tuple[PreparedClip | str, ClipToAsk, int] | None]
         self.jobs = asyncio.Queue(maxsize=2 * workers)
-        self.results: asyncio.Queue[Answer] = asyncio.Queue()
+        self.results: asyncio.Queue[Answer | None] = asyncio.Queue()  # None: the end
 
     async def run(self, work: Sequence[ClipWork]) -> None:
         writer = asyncio.create_task(self._write())
         workers = [self._work() for _ in range(self.client.options.concurrency)]
         try:
             await asyncio.gather(self._produce(work), *workers)
-        finally:
-            writer.cancel()
-            self._flush()  # answers that arrived after the writer's last batch
+        finally:  # also when interrupted: every answer received is logged
+            self.results.put_nowait(None)
+            try:
+                await writer
+            finally:  # the writer was cancelled too (an interrupt cancels every task)
+                self.log.append(a for a in self._pending() if a is not None)
 
     async def _produce(self, work: Sequence[ClipWork]) -> None:
         loop = asyncio.get_running_loop()
@@ -169,16 +172,17 @@ class _Pipeline:
         self.progress.advance(answer.tokens, not answer.ok)
 
     async def _write(self) -> None:
-        """Group commit: whatever finished while the last fsync ran goes in the next."""
+        """Group commit, off the event loop: what finishes during one append (write,
+        flush, fsync) goes in the next; returns after the end mark."""
         while True:
-            first = await self.results.get()
-            batch = [first]
-            while not self.results.empty():
-                batch.append(self.results.get_nowait())
-            self.log.append(batch)
+            batch = [await self.results.get(), *self._pending()]
+            answers = [a for a in batch if a is not None]
+            await asyncio.shield(asyncio.to_thread(self.log.append, answers))  # runs to its end
+            if batch[-1] is None:
+                return
 
-    def _flush(self) -> None:
+    def _pending(self) -> list[Answer | None]:
         batch = []
         while not self.results.empty():
             batch.append(self.results.get_nowait())
-        self.log.append(batch)
+        return batch
