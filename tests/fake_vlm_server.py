@@ -155,8 +155,8 @@ class FakeVLMServer:
         self._lock = threading.Lock()
         self._answered = 0
         self.received = 0  # chat-completion requests that arrived (held ones included)
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._httpd.daemon_threads = True
+        self._httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd.fake = self
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
         )
@@ -209,88 +209,85 @@ class FakeVLMServer:
             self.release.wait(timeout=60)
 
 
-def _handler(server: FakeVLMServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive, like vLLM's uvicorn
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    fake: FakeVLMServer
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
 
-        def _send(self, status: int, payload: bytes, headers: dict[str, str] | None = None) -> None:
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                for name, value in (headers or {}).items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(payload)
-            except OSError:
-                self.close_connection = True  # the client went away (timeout, kill)
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, like vLLM's uvicorn
+    server: _HTTPServer
 
-        def _authorized(self) -> bool:
-            if server.api_key is None:
-                return True
-            if self.headers.get("Authorization") == f"Bearer {server.api_key}":
-                return True
-            self._send(401, json.dumps({"error": "Unauthorized"}).encode())
-            return False
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
 
-        def do_GET(self) -> None:
-            if self.path != "/v1/models":
-                self._send(404, json.dumps({"detail": "Not Found"}).encode())
-            elif self._authorized():
-                model = {"id": server.model, "object": "model", "owned_by": "vllm"}
-                self._send(200, json.dumps({"object": "list", "data": [model]}).encode())
+    def _send(self, status: int, payload: bytes, headers: dict[str, str] | None = None) -> None:
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+        except OSError:
+            self.close_connection = True  # the client went away (timeout, kill)
 
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", 0))
-            raw = self.rfile.read(length)
-            with server._lock:
-                server.received += 1
-            if self.path != "/v1/chat/completions":
-                self._send(404, json.dumps({"detail": "Not Found"}).encode())
-                return
-            if not self._authorized():
-                return
-            body = json.loads(raw)
-            if body.get("model") != server.model:
-                message = f"The model `{body.get('model')}` does not exist."
-                error = {
-                    "object": "error",
-                    "message": message,
-                    "type": "NotFoundError",
-                    "param": None,
-                    "code": 404,
-                }
-                server.record(body, "404", None)
-                self._send(404, json.dumps(error).encode())
-                return
-            fault = server.take_fault(body)
-            if fault is not None and fault.kind != "slow":
-                server.record(body, fault.kind, None)
-                self._fault(fault)
-                return
-            if fault is not None:
-                time.sleep(fault.delay)
-            server.wait_turn()
-            response = fake_completion(body, server.questions, server.logprobs)
-            server.record(body, "slow" if fault else "", response)
-            self._send(200, json.dumps(response).encode())
+    def _error(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        error = {"object": "error", "message": message, "type": "Error", "code": status}
+        self._send(status, json.dumps(error).encode(), headers)
 
-        def _fault(self, fault: Fault) -> None:
-            if fault.kind == "429":
-                error = {"object": "error", "message": "rate limited", "code": 429}
-                headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
-                self._send(429, json.dumps(error).encode(), headers)
-            elif fault.kind == "500":
-                error = {"object": "error", "message": "engine died", "code": 500}
-                self._send(500, json.dumps(error).encode())
-            elif fault.kind == "malformed":
-                self._send(200, b'{"id": "x", "choices": [{"message": ')
-            elif fault.kind == "drop":
-                self.close_connection = True  # close without a response
-            else:
-                raise ValueError(f"unknown fault {fault.kind}")
+    def _authorized(self) -> bool:
+        key = self.server.fake.api_key
+        if key is None or self.headers.get("Authorization") == f"Bearer {key}":
+            return True
+        self._send(401, json.dumps({"error": "Unauthorized"}).encode())
+        return False
 
-    return Handler
+    def do_GET(self) -> None:
+        fake = self.server.fake
+        if self.path != "/v1/models":
+            self._send(404, json.dumps({"detail": "Not Found"}).encode())
+        elif self._authorized():
+            model = {"id": fake.model, "object": "model", "owned_by": "vllm"}
+            self._send(200, json.dumps({"object": "list", "data": [model]}).encode())
+
+    def do_POST(self) -> None:
+        fake = self.server.fake
+        raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with fake._lock:
+            fake.received += 1
+        if self.path != "/v1/chat/completions":
+            self._send(404, json.dumps({"detail": "Not Found"}).encode())
+            return
+        if not self._authorized():
+            return
+        body = json.loads(raw)
+        if body.get("model") != fake.model:
+            fake.record(body, "404", None)
+            self._error(404, f"The model `{body.get('model')}` does not exist.")
+            return
+        fault = fake.take_fault(body)
+        if fault is not None and fault.kind != "slow":
+            fake.record(body, fault.kind, None)
+            self._fault(fault)
+            return
+        if fault is not None:
+            time.sleep(fault.delay)
+        fake.wait_turn()
+        response = fake_completion(body, fake.questions, fake.logprobs)
+        fake.record(body, "slow" if fault else "", response)
+        self._send(200, json.dumps(response).encode())
+
+    def _fault(self, fault: Fault) -> None:
+        if fault.kind == "429":
+            headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
+            self._error(429, "rate limited", headers)
+        elif fault.kind == "500":
+            self._error(500, "engine died")
+        elif fault.kind == "malformed":
+            self._send(200, b'{"id": "x", "choices": [{"message": ')
+        elif fault.kind == "drop":
+            self.close_connection = True  # close without a response
+        else:
+            raise ValueError(f"unknown fault {fault.kind}")

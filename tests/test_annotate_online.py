@@ -15,6 +15,9 @@ from PIL import Image
 from annotate_fixtures import CLIPS, annotate_args, built_output, json_files, output_copy, run_cli
 from egpt_dsec.annotate import annotation_status
 from egpt_dsec.annotate.questions import DEFAULT_QUESTIONS, pick_question
+from egpt_dsec.config import BuildConfig
+from egpt_dsec.durations import parse_durations
+from egpt_dsec.pipeline import build
 from fake_vlm_server import (
     SERVED_MODEL,
     FakeVLMServer,
@@ -330,3 +333,30 @@ def test_a_wrong_model_fails_fast_at_the_command_line(
     err = capsys.readouterr().err.strip()
     assert "is not served" in err and "served/elsewhere" in err and "\n" not in err
     assert json_files(out) == before
+
+
+def test_clips_built_without_frame_folders_show_the_dsec_frames(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    dsec = built_output(tmp_path_factory).parent / "dsec"
+    config = BuildConfig(
+        dsec_root=dsec,
+        out=tmp_path / "out",
+        durations=parse_durations("1s"),
+        components=("event_image", "json"),
+    )
+    assert not build(config).failures
+    timestamps = np.loadtxt(dsec / "train/synth_00/images/timestamps.txt", dtype=np.int64)
+    frames = sorted((dsec / "train/synth_00/images/left/rectified").glob("*.png"))
+    with FakeVLMServer() as server:
+        args = ("--select", "one", "--image-format", "png", "--frames", "2")
+        assert run(config.out, server, *args, "--min-confidence", "0") == 0
+        by_text = {text_of(r): r for r in server.completions()}
+    items = json.loads((config.out / "train/1s/dataset.json").read_text())
+    assert len(items) == CLIPS[("train", "1s")]
+    for entry in items:
+        first = int(np.searchsorted(timestamps, entry["time_start"]))
+        last = int(np.searchsorted(timestamps, entry["time_end"])) - 1
+        urls = image_urls(by_text[gpt(entry)].body)
+        for url, index in zip(urls, (first, last), strict=True):
+            np.testing.assert_array_equal(pixels(decode_image(url)), pixels(frames[index]))

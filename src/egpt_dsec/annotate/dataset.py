@@ -78,42 +78,46 @@ def find_clips(
 ) -> list[ClipToAsk]:
     """Every non-empty built clip of the chosen splits and durations, with its images."""
     config, layout = _config(out), OutputLayout(out)
-    times: dict[tuple[str, str], np.ndarray | None] = {}
+    sources: dict[tuple[str, str], _Source] = {}
     clips = []
     for split, sequence, record in _records(out, splits, durations):
-        if (split, sequence) not in times:
-            times[(split, sequence)] = _timestamps(config, split, sequence)
-        clip = _clip(layout, config, split, sequence, record, times[(split, sequence)])
+        if (split, sequence) not in sources:
+            sources[(split, sequence)] = _Source(config, split, sequence)
+        clip = _clip(layout, sources[(split, sequence)], record)
         if clip is not None:
             clips.append(clip)
     return clips
 
 
-def _timestamps(config: BuildConfig, split: str, sequence: str) -> np.ndarray | None:
-    source = SequenceSource(split, sequence, config.dsec_root / split / sequence, config.camera)
-    try:
-        return read_timestamps(source.timestamps_path)
-    except InputError as exc:
-        log.warning("%s; frame times of %s/%s are spread evenly instead", exc, split, sequence)
-        return None
+class _Source:
+    """A sequence's DSEC frames and timestamps, read once for all its clips."""
+
+    def __init__(self, config: BuildConfig, split: str, sequence: str) -> None:
+        self.split, self.sequence = split, sequence
+        folder = config.dsec_root / split / sequence
+        self.source = SequenceSource(split, sequence, folder, config.camera)
+        self._frames: list[Path] | None = None
+        try:
+            self.timestamps: np.ndarray | None = read_timestamps(self.source.timestamps_path)
+        except InputError as exc:
+            log.warning("%s; frame times of %s/%s are spread evenly", exc, split, sequence)
+            self.timestamps = None
+
+    def frames(self) -> list[Path]:
+        """The source frames (only for clips built without their own frame folder)."""
+        if self._frames is None:
+            self._frames = sorted(self.source.frames_dir.glob("*.png"))
+        return self._frames
 
 
-def _clip(
-    layout: OutputLayout,
-    config: BuildConfig,
-    split: str,
-    sequence: str,
-    r: ClipRecord,
-    timestamps: np.ndarray | None,
-) -> ClipToAsk | None:
+def _clip(layout: OutputLayout, source: _Source, r: ClipRecord) -> ClipToAsk | None:
+    split, sequence, timestamps = source.split, source.sequence, source.timestamps
     duration = Duration.parse(r.duration)
     count = r.frame_stop - r.frame_start
     if "video" in r.components:
-        folder = layout.video_dir(split, duration, sequence, r.clip)
-        frames = sorted(folder.glob("*.png"))
+        frames = sorted(layout.video_dir(split, duration, sequence, r.clip).glob("*.png"))
     else:
-        source = SequenceSource(split, sequence, config.dsec_root / split / sequence, config.camera)
-        frames = sorted(source.frames_dir.glob("*.png"))[r.frame_start : r.frame_stop]
+        frames = source.frames()[r.frame_start : r.frame_stop]
     if len(frames) != count or not count:
         log.warning(
             "%s/%s clip %d: %d frames of %d found; skipped (egpt-dsec verify --fix)",
@@ -144,23 +148,33 @@ def _clip(
     )
 
 
-def built_items(
-    out: Path, split: str, duration: str
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
-    """The entries the build writes to dataset.json and videollava.json (None: no MP4s)."""
+Items = list[dict[str, Any]]
+
+
+def built_items(out: Path, groups: list[Group]) -> dict[Group, tuple[Items, Items | None]]:
+    """Per group, the entries the build writes to dataset.json and videollava.json
+    (None: no clip has an MP4), made by the build's own JSON writer from the manifest."""
     config = _config(out)
-    entries = []
-    for _, sequence, record in _records(out, (split,), (duration,)):
+    entries: dict[Group, list[ClipEntry]] = {group: [] for group in groups}
+    splits, durations = tuple({g[0] for g in groups}), tuple({g[1] for g in groups})
+    for split, sequence, record in _records(out, splits, durations):
+        if (split, record.duration) not in entries:
+            continue
         events_h5 = None
         if config.event_format == "ref":
             folder = config.dsec_root / split / sequence
             events_h5 = SequenceSource(split, sequence, folder, config.camera).events_path
-        entries.append(ClipEntry(split, sequence, record, events_h5, config.dsec_root))
-    entries.sort(key=lambda e: (e.sequence, e.record.clip))
-    dataset = [eventgpt_item(e, config.questions) for e in entries]
-    with_mp4 = [e for e in entries if "mp4" in e.record.components]
-    videollava = [videollava_item(e, config.questions) for e in with_mp4] if with_mp4 else None
-    return dataset, videollava
+        entry = ClipEntry(split, sequence, record, events_h5, config.dsec_root)
+        entries[(split, record.duration)].append(entry)
+    items = {}
+    for group, group_entries in entries.items():
+        group_entries.sort(key=lambda e: (e.sequence, e.record.clip))
+        with_mp4 = [e for e in group_entries if "mp4" in e.record.components]
+        items[group] = (
+            [eventgpt_item(e, config.questions) for e in group_entries],
+            [videollava_item(e, config.questions) for e in with_mp4] if with_mp4 else None,
+        )
+    return items
 
 
 def write_group(

@@ -47,9 +47,11 @@ def write_outputs(
     """Rewrite the JSON files and provenance of every group of ``clips``; their counts."""
     counts = {}
     source = AnswerSource(settings.model, settings.key)
-    for group in sorted({clip.group for clip in clips}):
+    groups = sorted({clip.group for clip in clips})
+    built_items = dataset.built_items(out, groups)
+    for group in groups:
         outcomes, sources = group_outcomes(clips, log, choices, group)
-        built, built_videollava = dataset.built_items(out, *group)
+        built, built_videollava = built_items[group]
         items = annotate_items(built, outcomes, EVENT_TOKEN, source)
         videollava = None
         if built_videollava is not None:

@@ -124,11 +124,11 @@ class _Pipeline:
                 self.log.append(a for a in self._pending() if a is not None)
 
     async def _produce(self, work: Sequence[ClipWork]) -> None:
+        """Prepare a few clips ahead in threads; queue their requests in clip order."""
         loop = asyncio.get_running_loop()
         with ThreadPoolExecutor(PREPARE_THREADS, thread_name_prefix="images") as pool:
             pending: deque[tuple[ClipWork, asyncio.Future[PreparedClip | str]]] = deque()
-            items = iter(work)
-            for item in items:
+            for item in work:
                 pending.append((item, loop.run_in_executor(pool, self._prepare, item.clip)))
                 if len(pending) >= PREPARE_AHEAD:
                     await self._enqueue(*pending.popleft())
