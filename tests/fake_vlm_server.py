@@ -123,7 +123,7 @@ def fake_completion(
 class Fault:
     """Applied to the next ``times`` requests that ``match`` (``times=None``: forever)."""
 
-    kind: str  # "429", "500", "slow", "drop", "malformed"
+    kind: str  # "429", "500", "400", "slow", "drop", "malformed"
     times: int | None = 1
     retry_after: str | None = None
     delay: float = 0.0
@@ -285,6 +285,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(429, "rate limited", headers)
         elif fault.kind == "500":
             self._error(500, "engine died")
+        elif fault.kind == "400":
+            self._error(400, "At most 1 image(s) may be provided in one request.")
         elif fault.kind == "malformed":
             self._send(200, b'{"id": "x", "choices": [{"message": ')
         elif fault.kind == "drop":

@@ -360,3 +360,17 @@ def test_clips_built_without_frame_folders_show_the_dsec_frames(
         urls = image_urls(by_text[gpt(entry)].body)
         for url, index in zip(urls, (first, last), strict=True):
             np.testing.assert_array_equal(pixels(decode_image(url)), pixels(frames[index]))
+
+
+def test_a_server_that_refuses_every_request_stops_the_run_with_its_message(
+    out: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = json_files(out)
+    with FakeVLMServer() as server:
+        server.inject("400", times=None)
+        assert run(out, server, "--concurrency", "2") == 2
+        sent = server.received
+        assert 8 <= sent <= 8 + 2 < ALL_CLIPS * 10  # stops after 8 failures, bar those in flight
+    err = capsys.readouterr().err.strip()
+    assert "At most 1 image(s)" in err and "--limit-mm-per-prompt" in err and "\n" not in err
+    assert json_files(out) == before

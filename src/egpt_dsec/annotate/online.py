@@ -23,6 +23,7 @@ from egpt_dsec.annotate.progress import Progress
 
 PREPARE_THREADS = 2
 PREPARE_AHEAD = 4  # clips whose images are being prepared while requests run
+REFUSED_AFTER = 8  # this many failures before any answer: the server refuses them all
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,12 @@ async def _answer(
         progress.start(sum(len(w.question_indices) for w in work))
         run = _Pipeline(questions, builder, client, log, progress, source)
         await run.run(work)
+        if run.refused is not None:
+            raise AnnotateError(
+                f"the first {run.stats.failed} requests all failed ({run.refused}); the rest "
+                "were not sent: fix the server or the options (vLLM: --limit-mm-per-prompt, "
+                "--max-model-len) and re-run"
+            )
         return run.stats
 
 
@@ -106,6 +113,7 @@ class _Pipeline:
         self.questions, self.builder, self.client = questions, builder, client
         self.log, self.progress, self.source = log, progress, source
         self.stats = OnlineStats()
+        self.refused: str | None = None  # set when every request so far has failed
         workers = client.options.concurrency
         self.jobs: asyncio.Queue[tuple[PreparedClip | str, ClipToAsk, int] | None]
         self.jobs = asyncio.Queue(maxsize=2 * workers)
@@ -129,6 +137,8 @@ class _Pipeline:
         with ThreadPoolExecutor(PREPARE_THREADS, thread_name_prefix="images") as pool:
             pending: deque[tuple[ClipWork, asyncio.Future[PreparedClip | str]]] = deque()
             for item in work:
+                if self.refused is not None:
+                    break
                 pending.append((item, loop.run_in_executor(pool, self._prepare, item.clip)))
                 if len(pending) >= PREPARE_AHEAD:
                     await self._enqueue(*pending.popleft())
@@ -150,6 +160,8 @@ class _Pipeline:
 
     async def _work(self) -> None:
         while (job := await self.jobs.get()) is not None:
+            if self.refused is not None:
+                continue  # not sent, not logged: the next run asks it
             prepared, clip, index = job
             question = self.questions[index]
             if isinstance(prepared, str):
@@ -168,6 +180,8 @@ class _Pipeline:
         s.failed += not answer.ok
         s.tokens += answer.tokens
         s.unscored += answer.ok and answer.confidence is None
+        if not s.answered and s.failed >= REFUSED_AFTER and self.refused is None:
+            self.refused = answer.error
         self.results.put_nowait(answer)
         self.progress.advance(answer.tokens, not answer.ok)
 
