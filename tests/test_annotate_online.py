@@ -17,6 +17,7 @@ from egpt_dsec.annotate import annotation_status
 from egpt_dsec.annotate.questions import DEFAULT_QUESTIONS, pick_question
 from egpt_dsec.config import BuildConfig
 from egpt_dsec.durations import parse_durations
+from egpt_dsec.execute.lock import output_lock
 from egpt_dsec.pipeline import build
 from fake_vlm_server import (
     SERVED_MODEL,
@@ -374,3 +375,12 @@ def test_a_server_that_refuses_every_request_stops_the_run_with_its_message(
     err = capsys.readouterr().err.strip()
     assert "At most 1 image(s)" in err and "--limit-mm-per-prompt" in err and "\n" not in err
     assert json_files(out) == before
+
+
+def test_a_running_build_or_annotate_is_one_clear_line(
+    out: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with FakeVLMServer() as server, output_lock(out / ".egpt-dsec"):
+        assert run(out, server) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: another build is writing") and "\n" not in err

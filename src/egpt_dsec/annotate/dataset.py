@@ -24,7 +24,7 @@ from egpt_dsec.annotate.files import atomic_write_bytes
 from egpt_dsec.annotate.model import ClipToAsk
 from egpt_dsec.config import BuildConfig
 from egpt_dsec.durations import Duration
-from egpt_dsec.execute.lock import output_lock
+from egpt_dsec.execute.lock import OutputLockedError, output_lock
 from egpt_dsec.layout import OutputLayout, clip_name
 from egpt_dsec.manifest import ClipRecord, Manifest
 from egpt_dsec.options_record import load_last_config
@@ -46,7 +46,11 @@ def answers_root(out: Path) -> Path:
 @contextlib.contextmanager
 def locked(out: Path) -> Iterator[None]:
     """Annotating rewrites the JSON files: never at the same time as a build."""
-    with output_lock(OutputLayout(out).state_dir):
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(output_lock(OutputLayout(out).state_dir))
+        except OutputLockedError as exc:
+            raise AnnotateError(str(exc)) from None
         yield
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Protocol
+from typing import Any, Protocol
 
 log = logging.getLogger("egpt_dsec.annotate")
 
@@ -59,6 +59,7 @@ class LogProgress:
         self.last = time.monotonic()
 
     def start(self, requests: int) -> None:
+        self.rates = Rates()
         self.rates.total = requests
         log.info("asking %d requests", requests)
 
@@ -78,15 +79,15 @@ class BarProgress:
     """A tqdm bar (on stderr) whose postfix shows tokens/s and failures."""
 
     def __init__(self) -> None:
-        from tqdm import tqdm
-
-        self.bar = tqdm(total=0, desc="answers", unit="req", smoothing=0.1)
+        self.bar: Any = None
         self.rates = Rates()
 
     def start(self, requests: int) -> None:
+        from tqdm import tqdm
+
+        self.rates = Rates()
         self.rates.total = requests
-        self.bar.total = requests
-        self.bar.refresh()
+        self.bar = tqdm(total=requests, desc="answers", unit="req", smoothing=0.1)
 
     def advance(self, tokens: int, failed: bool) -> None:
         self.rates.add(tokens, failed)
@@ -96,4 +97,5 @@ class BarProgress:
         self.bar.update(1)
 
     def close(self) -> None:
-        self.bar.close()
+        if self.bar is not None:
+            self.bar.close()
