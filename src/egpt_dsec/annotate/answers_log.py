@@ -1,0 +1,132 @@
+"""The answers log: every answered request, appended and fsynced as it arrives.
+
+``<state>/answers/<settings key>/<split>/<duration>.jsonl``, one JSON line per
+request outcome. A run asks only what has no ``ok`` line; a kill loses at most the
+requests in flight (a cut last line is skipped on read). A changed model, prompt or
+setting gets a new key, is refused unless asked for (``--reanswer``), and never
+touches the answers of another key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from egpt_dsec.annotate.errors import AnnotateError
+from egpt_dsec.annotate.files import atomic_write_bytes, open_for_append, read_json_lines
+from egpt_dsec.annotate.settings import AnswerSettings, describe_changes
+
+ANSWERS_DIR = "answers"  # the log's folder inside the output's state folder
+ACTIVE_FILE = "active.json"
+SETTINGS_FILE = "settings.json"
+TEMPLATE_FILE = "prompt_template.txt"
+
+AnswerKey = tuple[str, str]  # (clip id, question text)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The outcome of one request: an answer with its scores, or the server's error."""
+
+    split: str
+    duration: str
+    clip: str
+    question: str
+    ok: bool
+    text: str = ""
+    confidence: float | None = None
+    min_token_prob: float | None = None
+    tokens: int = 0
+    finish_reason: str = ""
+    error: str = ""
+    source: str = ""  # "online <host>" or "batch"
+
+    @property
+    def key(self) -> AnswerKey:
+        return (self.clip, self.question)
+
+    def to_line(self) -> bytes:
+        return json.dumps(vars(self), ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+
+    @staticmethod
+    def from_row(row: dict[str, Any]) -> Answer | None:
+        try:
+            return Answer(**row)
+        except TypeError:
+            return None
+
+
+def latest(answers: Iterable[Answer]) -> dict[AnswerKey, Answer]:
+    """Per request: the first ``ok`` answer (never re-asked), else the latest failure."""
+    out: dict[AnswerKey, Answer] = {}
+    for answer in answers:
+        old = out.get(answer.key)
+        if old is None or not old.ok:
+            out[answer.key] = answer
+    return out
+
+
+class AnswersLog:
+    """The log of one settings key; appends are whole lines, flushed and fsynced."""
+
+    def __init__(self, root: Path, key: str) -> None:
+        self.folder = root / key
+        self._handles: dict[tuple[str, str], IO[bytes]] = {}
+        self._lock = threading.Lock()  # the online writer appends from a thread
+
+    def path(self, split: str, duration: str) -> Path:
+        return self.folder / split / f"{duration}.jsonl"
+
+    def read(self, split: str, duration: str) -> dict[AnswerKey, Answer]:
+        rows = read_json_lines(self.path(split, duration))
+        return latest(a for a in map(Answer.from_row, rows) if a is not None)
+
+    def append(self, answers: Iterable[Answer]) -> None:
+        """Whole lines, flushed and fsynced: once this returns, the answers survive a
+        kill and a power cut. Safe to call from several threads."""
+        with self._lock:
+            touched = set()
+            for answer in answers:
+                group = (answer.split, answer.duration)
+                handle = self._handles.get(group)
+                if handle is None:
+                    handle = self._handles[group] = open_for_append(self.path(*group))
+                handle.write(answer.to_line())
+                touched.add(handle)
+            for handle in touched:
+                handle.flush()
+                os.fsync(handle.fileno())
+
+    def close(self) -> None:
+        with self._lock:
+            for handle in self._handles.values():
+                handle.close()
+            self._handles.clear()
+
+
+def activate(root: Path, settings: AnswerSettings, reanswer: bool) -> None:
+    """Make ``settings`` the output's current ones; refuse a change unless ``reanswer``."""
+    active = root / ACTIVE_FILE
+    if active.is_file() and not reanswer:
+        try:
+            old = json.loads(active.read_text(encoding="utf-8"))
+        except ValueError:
+            old = {}
+        if old.get("key") != settings.key:
+            changes = describe_changes(old.get("settings", {}), settings.to_json())
+            raise AnnotateError(
+                f"this output was annotated with other settings ({'; '.join(changes)}); "
+                "pass --reanswer to answer again with the new ones (the old answers stay "
+                f"in {root / str(old.get('key'))}), or use the old settings"
+            )
+    record = {"key": settings.key, "settings": settings.to_json()}
+    data = json.dumps(record, indent=1, sort_keys=True).encode()
+    folder = root / settings.key
+    atomic_write_bytes(folder / SETTINGS_FILE, data)
+    atomic_write_bytes(folder / TEMPLATE_FILE, settings.prompt_template.encode("utf-8"))
+    atomic_write_bytes(active, data)

@@ -1,0 +1,139 @@
+"""``egpt-dsec annotate``: arguments in, a config to the library, the outcome printed.
+
+The main CLI adds the subcommand with ``add_annotate_arguments`` and calls
+``run_annotate``; ``python -m egpt_dsec.annotate`` does the same on its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from egpt_dsec.annotate.client import ClientOptions
+from egpt_dsec.annotate.errors import AnnotateError
+from egpt_dsec.annotate.images import IMAGE_FORMATS, ImageOptions, parse_image_size
+from egpt_dsec.annotate.progress import BarProgress, LogProgress, Progress
+from egpt_dsec.annotate.prompt import DEFAULT_TEMPLATE, load_template
+from egpt_dsec.annotate.questions import DEFAULT_QUESTIONS, load_questions
+from egpt_dsec.annotate.report import format_report
+from egpt_dsec.annotate.run import AnnotateConfig, annotate
+from egpt_dsec.annotate.select import SELECT_MODES
+from egpt_dsec.annotate.settings import AnswerSettings
+
+
+def _csv(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def add_annotate_arguments(parser: argparse.ArgumentParser) -> None:
+    """The annotate options; names are kept stable for the scripts that use them."""
+    a = parser.add_argument
+    a("--out", type=Path, required=True, help="the built output folder")
+    a("--endpoint", help="OpenAI-compatible base URL, e.g. http://gpu-box:8000/v1")
+    a("--model", required=True, help="served model name, e.g. Qwen/Qwen2.5-VL-7B-Instruct")
+    a("--api-key-env", default="OPENAI_API_KEY", help="env variable holding the key")
+    a("--concurrency", type=int, default=16, help="requests in flight (16)")
+    a("--frames", type=int, default=8, help="camera frames per clip, sampled evenly (8)")
+    a("--event-images", action="store_true", help="also show the clip's event images")
+    a("--questions", type=Path, help="text file, one question per line (EventGPT's 10)")
+    a(
+        "--select",
+        choices=SELECT_MODES,
+        default="best",
+        help="best: ask all, keep the most confident; one: one question per clip; "
+        "all: keep every answer as turns (best)",
+    )
+    a("--min-confidence", type=float, default=0.9, help="keep clips at or above (0.9)")
+    a("--max-tokens", type=int, default=256, help="answer length cap (256)")
+    a("--temperature", type=float, default=0.0, help="sampling temperature (0: greedy)")
+    a("--image-size", help="WIDTHxHEIGHT, or a max side such as 640 (original size)")
+    a("--image-format", choices=IMAGE_FORMATS, default="jpeg", help="(jpeg)")
+    a("--prompt-template", type=Path, help="template file ({images}, {question}, ...)")
+    a("--timeout", type=float, default=300.0, help="seconds per request (300)")
+    a("--retries", type=int, default=5, help="retries per request (5)")
+    a("--rpm", type=float, help="requests-per-minute cap (none)")
+    a("--splits", type=_csv, help="e.g. train,test (all)")
+    a("--durations", type=_csv, help="e.g. 1s,2s (all built)")
+    a("--sequences", type=_csv, help="ask only these sequences (all)")
+    a("--limit", type=int, help="ask at most N clips in this run")
+    a("--reanswer", action="store_true", help="accept changed model/prompt/settings")
+    a("--export-batch", type=Path, metavar="DIR", help="write Batch API request files")
+    a(
+        "--import-batch",
+        type=Path,
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="RESULTS",
+        help="merge Batch API result files",
+    )
+
+
+def config_from_args(args: argparse.Namespace) -> AnnotateConfig:
+    size, max_side = parse_image_size(args.image_size) if args.image_size else (None, None)
+    template = load_template(args.prompt_template) if args.prompt_template else DEFAULT_TEMPLATE
+    settings = AnswerSettings(
+        model=args.model,
+        prompt_template=template,
+        frames=args.frames,
+        event_images=args.event_images,
+        image=ImageOptions(format=args.image_format, size=size, max_side=max_side),
+        temperature=args.temperature,
+        max_tokens=args.max_tokens,
+    )
+    client = None
+    if args.endpoint and not (args.export_batch or args.import_batch):
+        client = ClientOptions(
+            endpoint=args.endpoint,
+            api_key=os.environ.get(args.api_key_env) or None,
+            api_key_env=args.api_key_env,
+            timeout_s=args.timeout,
+            retries=args.retries,
+            rpm=args.rpm,
+            concurrency=args.concurrency,
+        )
+    return AnnotateConfig(
+        out=args.out,
+        settings=settings,
+        questions=load_questions(args.questions) if args.questions else DEFAULT_QUESTIONS,
+        select=args.select,
+        min_confidence=args.min_confidence,
+        client=client,
+        export_batch=args.export_batch,
+        import_batch=tuple(args.import_batch),
+        splits=args.splits,
+        durations=args.durations,
+        sequences=args.sequences,
+        limit=args.limit,
+        reanswer=args.reanswer,
+    )
+
+
+def run_annotate(args: argparse.Namespace) -> int:
+    """0 when every clip is answered, 1 when some requests failed (re-run to retry them),
+    2 on bad input, 130 when interrupted."""
+    try:
+        config = config_from_args(args)
+        progress: Progress = BarProgress() if sys.stderr.isatty() else LogProgress()
+        report = annotate(config, progress)
+    except AnnotateError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(
+            "\ninterrupted: every finished answer is in the answers log and the JSON "
+            "files hold them; run the same command again to ask the rest",
+            file=sys.stderr,
+        )
+        return 130
+    print(format_report(report, config))
+    if report.failed:
+        print(
+            f"{report.failed} clip(s) have failed requests (recorded with the server's "
+            "message): run the same command again to retry them",
+            file=sys.stderr,
+        )
+        return 1
+    return 0

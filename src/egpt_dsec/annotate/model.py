@@ -1,0 +1,36 @@
+"""The clip as the annotator sees it: ids and files, nothing about the build's layout."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ClipToAsk:
+    """One built clip: its id in the JSON files and the images that can be shown for it.
+
+    ``frame_times_s`` are the frames' times from the clip start, one per frame path.
+    """
+
+    id: str
+    split: str
+    sequence: str
+    duration_label: str
+    duration_s: float
+    start_s: float
+    frame_paths: tuple[Path, ...]
+    frame_times_s: tuple[float, ...]
+    event_image_paths: tuple[Path, ...] = ()
+
+    def __post_init__(self) -> None:
+        if len(self.frame_paths) != len(self.frame_times_s):
+            raise ValueError(
+                f"{self.id}: {len(self.frame_paths)} frames but "
+                f"{len(self.frame_times_s)} frame times"
+            )
+
+    @property
+    def group(self) -> tuple[str, str]:
+        """(split, duration label): the JSON files the clip belongs to."""
+        return (self.split, self.duration_label)

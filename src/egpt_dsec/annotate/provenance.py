@@ -1,0 +1,79 @@
+"""What the annotations of one split and duration came from, and how many were kept.
+
+Written beside the JSON files; no timestamps, so the same answers give the same bytes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from egpt_dsec.annotate.select import FAILED, KEPT, LEFT_OUT, UNANSWERED, Outcome
+from egpt_dsec.annotate.settings import AnswerSettings
+
+HISTOGRAM_BINS = 10
+
+
+@dataclass(frozen=True)
+class RunChoices:
+    """The run options that decide the JSON but not the answers."""
+
+    questions: tuple[str, ...]
+    select: str
+    min_confidence: float
+
+
+def endpoint_host(endpoint: str) -> str:
+    """``http://gpu-box:8000/v1`` -> ``gpu-box:8000`` (no path, no credentials)."""
+    parts = urlsplit(endpoint)
+    return parts.hostname + (f":{parts.port}" if parts.port else "") if parts.hostname else ""
+
+
+def count_outcomes(outcomes: Iterable[Outcome]) -> dict[str, Any]:
+    """clips, answered, kept, filtered (total and by reason), failed, unanswered, unscored."""
+    outcomes = list(outcomes)
+    status = Counter(o.status for o in outcomes)
+    filtered = {r: status[r] for r in LEFT_OUT if r not in (FAILED, UNANSWERED)}
+    return {
+        "clips": len(outcomes),
+        "answered": sum(1 for o in outcomes if o.answered),
+        "kept": status[KEPT],
+        "filtered": sum(filtered.values()),
+        "filtered_by_reason": filtered,
+        "failed": status[FAILED],
+        "unanswered": status[UNANSWERED],
+        "unscored": sum(1 for o in outcomes if o.answered and o.confidence is None),
+    }
+
+
+def histogram(values: Iterable[float], bins: int = HISTOGRAM_BINS) -> dict[str, list[Any]]:
+    """Counts of values in [0, 1/bins), ..., [(bins-1)/bins, 1] (1.0 in the last bin)."""
+    counts = [0] * bins
+    for value in values:
+        counts[min(int(value * bins), bins - 1)] += 1
+    return {"edges": [round(i / bins, 6) for i in range(bins + 1)], "counts": counts}
+
+
+def provenance_record(
+    settings: AnswerSettings,
+    choices: RunChoices,
+    outcomes: list[Outcome],
+    sources: Counter[str],
+) -> dict[str, Any]:
+    scored = [o.confidence for o in outcomes if o.answered and o.confidence is not None]
+    return {
+        "model": settings.model,
+        "sources": dict(sorted(sources.items())),
+        "settings_key": settings.key,
+        "settings": settings.to_json(),
+        "prompt_template_sha256": settings.prompt_sha256,
+        "prompt_template": settings.prompt_template,
+        "questions": list(choices.questions),
+        "select": choices.select,
+        "min_confidence": choices.min_confidence,
+        "counts": count_outcomes(outcomes),
+        "confidence_histogram": histogram(scored),
+    }
