@@ -17,6 +17,7 @@ import pytest
 from egpt_dsec.annotate.cli import add_annotate_arguments, run_annotate
 from egpt_dsec.config import BuildConfig
 from egpt_dsec.durations import parse_durations
+from egpt_dsec.layout.output import EVENTGPT_JSON, VIDEOLLAVA_JSON
 from egpt_dsec.pipeline import build
 from egpt_dsec.synth import SynthSpec, write_synthetic_dsec
 from fake_vlm_server import SERVED_MODEL
@@ -70,5 +71,5 @@ def start_cli(argv: list[str]) -> subprocess.Popen[bytes]:
 
 def json_files(out: Path) -> dict[str, bytes]:
     """The trainers' JSON files (not the provenance), by path under OUT."""
-    files = sorted(out.glob("*/*/dataset.json")) + sorted(out.glob("*/*/videollava.json"))
+    files = sorted(out.glob(f"*/*/{EVENTGPT_JSON}")) + sorted(out.glob(f"*/*/{VIDEOLLAVA_JSON}"))
     return {p.relative_to(out).as_posix(): p.read_bytes() for p in files}

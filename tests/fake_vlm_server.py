@@ -23,7 +23,7 @@ from typing import Any
 
 from PIL import Image
 
-from egpt_dsec.annotate.questions import DEFAULT_QUESTIONS
+from egpt_dsec.answers.questions import DEFAULT_QUESTIONS
 
 SERVED_MODEL = "fake/vlm-7b"
 

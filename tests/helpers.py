@@ -9,16 +9,19 @@ import numpy as np
 from PIL import Image
 
 from egpt_dsec.layout.dsec import SPLIT_ARCHIVES, SequenceFiles, sequence_folder
+from egpt_dsec.layout.output import DATASET_CARD
 from egpt_dsec.layout.state import STATE_DIR
 from egpt_dsec.synth import write_events_h5
 
 
-def tree_hashes(root: Path) -> dict[str, str]:
-    """sha256 of every output file (state files excluded), keyed by relative path."""
+def tree_hashes(root: Path, card: bool = False) -> dict[str, str]:
+    """sha256 of every output file (state files excluded), keyed by relative path. The
+    dataset card only with ``card``: it counts bytes on disk, which a copied tree (frames
+    copied, not linked) or stale files of another option change."""
     out = {}
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root).as_posix()
-        if path.is_file() and not rel.startswith(STATE_DIR):
+        if path.is_file() and not rel.startswith(STATE_DIR) and (card or rel != DATASET_CARD):
             out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
     return out
 

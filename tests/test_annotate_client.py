@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from egpt_dsec.annotate.client import ChatClient, ClientOptions, Reply
-from egpt_dsec.annotate.errors import AnnotateError
+from egpt_dsec.answers.errors import AnnotateError
 from fake_vlm_server import SERVED_MODEL, FakeVLMServer, fake_completion
 
 QUESTION = {"type": "text", "text": "What is this scene about?"}

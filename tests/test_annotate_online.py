@@ -14,9 +14,10 @@ from PIL import Image
 
 from annotate_fixtures import CLIPS, annotate_args, built_output, json_files, output_copy, run_cli
 from egpt_dsec.annotate import annotation_status
-from egpt_dsec.annotate.questions import DEFAULT_QUESTIONS, pick_question
+from egpt_dsec.answers.questions import DEFAULT_QUESTIONS, pick_question
 from egpt_dsec.config import BuildConfig
 from egpt_dsec.durations import parse_durations
+from egpt_dsec.layout.output import EVENTGPT_JSON, VIDEOLLAVA_JSON
 from egpt_dsec.layout.state import StateLayout
 from egpt_dsec.pipeline import build
 from egpt_dsec.state.lock import output_lock
@@ -39,8 +40,10 @@ def out(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Path:
     return output_copy(tmp_path_factory, tmp_path)
 
 
-def entries(out: Path, name: str = "dataset.json") -> list[dict[str, Any]]:
-    return [e for s, d in GROUPS for e in json.loads((out / s / d / name).read_text())]
+def entries(out: Path, name: str = EVENTGPT_JSON) -> list[dict[str, Any]]:
+    """The group files' entries; a group whose every clip is left out has no file."""
+    files = [out / s / d / name for s, d in GROUPS]
+    return [e for f in files if f.is_file() for e in json.loads(f.read_text())]
 
 
 def run(out: Path, server: FakeVLMServer, *extra: str) -> int:
@@ -92,7 +95,7 @@ def test_every_clip_is_asked_each_question_once_and_answered_in_both_json_files(
     assert len({digest for digest, _ in pairs}) == ALL_CLIPS
     by_text = {text_of(r): r for r in asked}
     built = built_output(tmp_path_factory)
-    for name, token in (("dataset.json", "<event>"), ("videollava.json", "<video>")):
+    for name, token in ((EVENTGPT_JSON, "<event>"), (VIDEOLLAVA_JSON, "<video>")):
         items = entries(out, name)
         assert [e["id"] for e in items] == [e["id"] for e in entries(built, name)]
         for item in items:
@@ -354,7 +357,7 @@ def test_clips_built_without_frame_folders_show_the_dsec_frames(
         args = ("--select", "one", "--image-format", "png", "--frames", "2")
         assert run(config.out, server, *args, "--min-confidence", "0") == 0
         by_text = {text_of(r): r for r in server.completions()}
-    items = json.loads((config.out / "train/1s/dataset.json").read_text())
+    items = json.loads((config.out / f"train/1s/{EVENTGPT_JSON}").read_text())
     assert len(items) == CLIPS[("train", "1s")]
     for entry in items:
         first = int(np.searchsorted(timestamps, entry["time_start"]))

@@ -17,21 +17,24 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from egpt_dsec.annotate.answers_log import Answer, AnswersLog, activate
 from egpt_dsec.annotate.batch import custom_id, parse_custom_id
 from egpt_dsec.annotate.body import BodyBuilder
+from egpt_dsec.annotate.client import endpoint_host
 from egpt_dsec.annotate.confidence import confidence_from_logprobs
-from egpt_dsec.annotate.errors import AnnotateError
-from egpt_dsec.annotate.files import read_json_lines
 from egpt_dsec.annotate.images import ImageCache, ImageOptions, parse_image_size
 from egpt_dsec.annotate.model import ClipToAsk
-from egpt_dsec.annotate.output import conversation
 from egpt_dsec.annotate.pacing import RateLimiter, backoff_delay, parse_retry_after
 from egpt_dsec.annotate.prompt import DEFAULT_TEMPLATE, check_template, sample_indices
-from egpt_dsec.annotate.provenance import endpoint_host, histogram
-from egpt_dsec.annotate.questions import DEFAULT_QUESTIONS, load_questions, pick_question
 from egpt_dsec.annotate.response import MalformedResponse, parse_completion
-from egpt_dsec.annotate.select import (
+from egpt_dsec.annotate.settings import AnswerSettings
+from egpt_dsec.answers.active import activate
+from egpt_dsec.answers.entries import conversation
+from egpt_dsec.answers.errors import AnnotateError
+from egpt_dsec.answers.log import Answer, AnswersLog
+from egpt_dsec.answers.model import ActiveAnswers, Choices
+from egpt_dsec.answers.provenance import histogram
+from egpt_dsec.answers.questions import DEFAULT_QUESTIONS, load_questions, pick_question
+from egpt_dsec.answers.select import (
     EMPTY_ANSWER,
     FAILED,
     KEPT,
@@ -39,7 +42,8 @@ from egpt_dsec.annotate.select import (
     UNANSWERED,
     decide,
 )
-from egpt_dsec.annotate.settings import AnswerSettings
+from egpt_dsec.fs import read_json_lines
+from egpt_dsec.layout.state import StateLayout
 
 Q = ("q0?", "q1?", "q2?")
 
@@ -274,15 +278,21 @@ def test_settings_key_changes_with_everything_that_decides_an_answer() -> None:
 
 
 def test_a_changed_model_is_refused_unless_reanswer(tmp_path: Path) -> None:
+    state = StateLayout(tmp_path)
+    choices = Choices(("q?",), "best", 0.9)
+
+    def active(settings: AnswerSettings) -> ActiveAnswers:
+        return ActiveAnswers(settings.key, settings.to_json(), choices)
+
     old = AnswerSettings(model="old", prompt_template=DEFAULT_TEMPLATE)
     new = replace(old, model="new")
-    activate(tmp_path, old, reanswer=False)
-    activate(tmp_path, old, reanswer=False)  # same settings: fine
+    activate(state, active(old), DEFAULT_TEMPLATE, reanswer=False)
+    activate(state, active(old), DEFAULT_TEMPLATE, reanswer=False)  # same settings: fine
     with pytest.raises(AnnotateError, match=r"model: 'old' -> 'new'.*--reanswer"):
-        activate(tmp_path, new, reanswer=False)
-    activate(tmp_path, new, reanswer=True)
-    assert (tmp_path / old.key / "settings.json").is_file()
-    assert (tmp_path / new.key / "settings.json").is_file()
+        activate(state, active(new), DEFAULT_TEMPLATE, reanswer=False)
+    activate(state, active(new), DEFAULT_TEMPLATE, reanswer=True)
+    assert state.answer_settings_file(old.key).is_file()
+    assert state.answer_settings_file(new.key).is_file()
 
 
 # --- log ------------------------------------------------------------------------------
@@ -291,7 +301,7 @@ def test_a_changed_model_is_refused_unless_reanswer(tmp_path: Path) -> None:
 def test_a_cut_last_line_is_ignored_and_the_next_append_starts_a_fresh_line(
     tmp_path: Path,
 ) -> None:
-    log = AnswersLog(tmp_path, "k")
+    log = AnswersLog(StateLayout(tmp_path), "k")
     log.append([answer("a", 0, 0.5), answer("b", 0, None, ok=False)])
     log.close()
     path = log.path("train", "1s")

@@ -50,7 +50,8 @@ def _string_literals(tree: ast.AST) -> list[str]:
 
 
 def _has(literal: str, fragment: str) -> bool:
-    return literal == fragment if fragment.isalpha() else fragment in literal
+    """Words and the separator as a whole literal (or f-string piece); paths anywhere."""
+    return literal == fragment if fragment.isalpha() or fragment == "@" else fragment in literal
 
 
 @pytest.mark.parametrize("fragment", sorted(FRAGMENTS))

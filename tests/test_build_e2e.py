@@ -99,29 +99,41 @@ def test_every_clip_matches_the_references(built: BuildConfig) -> None:
 
 
 def test_json_paths_exist_and_follow_eventgpt(built: BuildConfig) -> None:
+    """Per duration, paths relative to each kind's folder (EventGPT's convention); per
+    split, one file over all durations with paths relative to the split folder."""
     layout = OutputLayout(built.out)
-    entries = 0
-    for source_split in ("train",):
-        for duration in DURATIONS:
-            base = layout.duration_dir(source_split, duration)
-            items = json.loads(layout.dataset_json(source_split, duration).read_text())
-            ids = [item["id"] for item in items]
-            assert len(ids) == len(set(ids))
-            for item in items:
-                assert (base / "event_npy" / item["event_data"]).is_file()
-                assert all((base / "event_image" / p).is_file() for p in item["event_image"])
-                assert (base / "video" / item["video_data"]).is_dir()
-                assert (base / "mp4" / item["mp4_data"]).is_file()
-                human, gpt = item["conversations"]
-                assert human["from"] == "human" and human["value"].startswith("<event>\n")
-                assert gpt == {"from": "gpt", "value": ""}
-                entries += 1
-            videollava = json.loads(layout.videollava_json(source_split, duration).read_text())
-            assert [v["id"] for v in videollava] == ids
-            for v in videollava:
-                assert (base / "mp4" / v["video"]).is_file()
-                assert v["conversations"][0]["value"].startswith("<video>\n")
-    assert entries > 20
+    split_ids: list[str] = []
+    for duration in DURATIONS:
+        base = layout.duration_dir("train", duration)
+        items = json.loads(layout.eventgpt_json("train", duration).read_text())
+        ids = [item["id"] for item in items]
+        assert len(ids) == len(set(ids)) > 0
+        for item in items:
+            assert (base / "event_npy" / item["event_data"]).is_file()
+            assert all((base / "event_image" / p).is_file() for p in item["event_image"])
+            assert (base / "video" / item["video_data"]).is_dir()
+            assert (base / "mp4" / item["mp4_data"]).is_file()
+            human, gpt = item["conversations"]
+            assert human["from"] == "human" and human["value"].startswith("<event>\n")
+            assert gpt == {"from": "gpt", "value": ""}
+        videollava = json.loads(layout.videollava_json("train", duration).read_text())
+        assert [v["id"] for v in videollava] == ids
+        for v in videollava:
+            assert (base / "mp4" / v["video"]).is_file()
+            assert v["conversations"][0]["value"].startswith("<video>\n")
+        split_ids += ids
+    split = layout.split_dir("train")
+    combined = json.loads(layout.split_dataset_json("train").read_text())
+    assert [item["id"] for item in combined] == split_ids  # by duration, then sequence
+    assert len(set(split_ids)) == len(split_ids)
+    for item in combined:
+        assert (split / item["event_data"]).is_file()
+        assert item["event_data"].startswith(f"{item['duration']}/event_npy/")
+        assert all((split / p).is_file() for p in item["event_image"])
+        assert (split / item["video_data"]).is_dir()
+    combined_videos = json.loads(layout.split_videollava_json("train").read_text())
+    assert [v["id"] for v in combined_videos] == split_ids
+    assert all((split / v["video"]).is_file() for v in combined_videos)
 
 
 def test_status_is_complete(built: BuildConfig) -> None:
@@ -153,7 +165,7 @@ def test_two_workers_give_identical_bytes(built: BuildConfig, tmp_path: Path) ->
         dsec_root=built.dsec_root, out=tmp_path / "out", durations=DURATIONS, workers=2
     )
     assert not build(other).failures
-    assert tree_hashes(other.out) == tree_hashes(built.out)
+    assert tree_hashes(other.out, card=True) == tree_hashes(built.out, card=True)
 
 
 @pytest.mark.parametrize("style", ["red", "blue", "gray"])

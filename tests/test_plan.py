@@ -86,11 +86,16 @@ def test_nearest_frame() -> None:
     assert [nearest_frame(ts, t) for t in (0, 149, 150, 151, 300, 999)] == [0, 0, 0, 1, 2, 2]
 
 
-def test_image_idx_is_the_frame_nearest_the_window_end() -> None:
+def test_image_idx_is_the_first_frame_or_the_one_nearest_the_end() -> None:
     ts = _timestamps(5, jitter=40, seed=2)
     for clip in plan_windows(ts, Duration.parse("1s"), 0.5):
+        assert clip.image_idx == clip.frame_start  # inside the clip (the replaced scripts)
+        assert clip.t0 <= ts[clip.image_idx] < clip.t1
+    for clip in plan_windows(ts, Duration.parse("1s"), 0.5, "nearest-end"):
         distances = np.abs(ts - clip.t1)
         assert clip.image_idx == int(np.flatnonzero(distances == distances.min())[0])
+    with pytest.raises(ValueError, match="image_idx"):
+        plan_windows(ts, Duration.parse("1s"), 0.5, "middle")
 
 
 @pytest.mark.parametrize("shard_s", [None, 7.0, 10.0, 60.0])

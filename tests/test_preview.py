@@ -45,7 +45,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def shown_clips(out: Path, per_duration: int = 2) -> int:
     """How many clips a gallery of ``per_duration`` clips per split and duration shows."""
-    files = out.glob("*/*/dataset.json")
+    files = out.glob("*/*/EventGPT_Instruction_Subset.json")
     return sum(min(per_duration, len(json.loads(f.read_text()))) for f in files)
 
 

@@ -54,15 +54,18 @@ class Recorder:
         self.started: list[str] = []
         self.clips = 0
         self.finished: list[str] = []
-        self.units = 0
+        self.units = self.clips_total = self.events_total = self.events = 0
 
-    def build_started(self, units: int) -> None:
-        self.units = units
+    def build_started(self, units: int, clips: int, events: int) -> None:
+        self.units, self.clips_total, self.events_total = units, clips, events
 
-    def job_started(self, key: str, clips_todo: int, events_todo: int) -> None:
+    def job_started(self, key: str) -> None:
         self.started.append(key)
 
-    def clip_done(self, key: str, events: int) -> None:
+    def events_read(self, key: str, events: int) -> None:
+        self.events += events
+
+    def clip_done(self, key: str) -> None:
         self.clips += 1
 
     def job_finished(self, result: JobResult) -> None:
@@ -80,6 +83,9 @@ def test_ray_build_is_byte_identical_to_local(
     assert [r.key for r in report.results] == keys  # in job order, not finishing order
     assert sorted(recorder.started) == sorted(recorder.finished) == sorted(keys)
     assert recorder.units == len(keys)
+    assert recorder.clips_total == recorder.clips  # known before the first clip
+    # the source events to read, from the ms index alone, match those read within 1%
+    assert abs(recorder.events_total - recorder.events) <= 0.01 * recorder.events
     assert recorder.clips == report.totals.clips_built > 0
 
 

@@ -16,7 +16,7 @@ from egpt_dsec.config import BuildConfig, VideoOptions
 from egpt_dsec.durations import parse_durations
 from egpt_dsec.kinds import EVENT_NPY, MP4
 from egpt_dsec.layout.dsec import SequenceFiles, sequence_folder
-from egpt_dsec.layout.output import OutputLayout
+from egpt_dsec.layout.output import DATASET_CARD, OutputLayout
 from egpt_dsec.pipeline import BuildReport, build
 from egpt_dsec.safe_npy import load_event_npy
 from helpers import tree_hashes
@@ -58,7 +58,7 @@ def test_compact_store_loads_the_same_dicts(
     assert not list(tmp_path.rglob("*.npy"))
     checked = 0
     for duration in DURATIONS:
-        items = json.loads(OutputLayout(tmp_path).dataset_json("train", duration).read_text())
+        items = json.loads(OutputLayout(tmp_path).eventgpt_json("train", duration).read_text())
         npy_root = OutputLayout(npy_config.out).kind_dir("train", duration, EVENT_NPY)
         for item in items:
             expected = load_event_npy(npy_root / f"{item['sequence']}/{item['clip']}.npy")
@@ -84,7 +84,9 @@ def test_shards_do_not_change_per_clip_outputs(small_dsec: Path, tmp_path: Path)
     whole_report, shard_report = build(base), build(sharded)
     assert not whole_report.failures and not shard_report.failures
     assert len(shard_report.results) > len(whole_report.results)
-    assert tree_hashes(sharded.out) == tree_hashes(base.out)
+    sharded_files, whole_files = tree_hashes(sharded.out, True), tree_hashes(base.out, True)
+    assert sharded_files.pop(DATASET_CARD) != whole_files.pop(DATASET_CARD)  # it names the shards
+    assert sharded_files == whole_files
     assert whole_report.totals.clips_built == shard_report.totals.clips_built
 
 
@@ -120,7 +122,7 @@ def test_remux_quality_matches_encode_mode(
     remux_psnr, encode_psnr = [], []
     for duration in DURATIONS:
         items = json.loads(
-            OutputLayout(remux_config.out).dataset_json("train", duration).read_text()
+            OutputLayout(remux_config.out).eventgpt_json("train", duration).read_text()
         )
         for item in items:
             if item["sequence"] != "synth_00":

@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from egpt_dsec.cli.verify import add_verify_arguments
+from egpt_dsec.cli.verify import add_arguments as add_verify_arguments
 from egpt_dsec.config import BuildConfig
 from egpt_dsec.durations import Duration, parse_durations
 from egpt_dsec.events import Events
 from egpt_dsec.kinds import EVENT_IMAGE, EVENT_NPY, MP4, VIDEO
-from egpt_dsec.layout.output import OutputLayout
+from egpt_dsec.layout.output import DATASET_CARD, OutputLayout
 from egpt_dsec.layout.state import STATE_DIR, StateLayout
 from egpt_dsec.pipeline import build
 from egpt_dsec.reports.verify import (
@@ -61,11 +61,12 @@ def copy(clean: BuildConfig, tmp_path: Path) -> BuildConfig:
 
 
 def output_files(root: Path) -> dict[str, Path]:
-    """Every output file (state excluded) by relative path."""
+    """Every output file by relative path: state excluded, and the dataset card (its byte
+    counts see the copied frames of a ``copy`` as the copies they are, not links)."""
     return {
         p.relative_to(root).as_posix(): p
         for p in sorted(root.rglob("*"))
-        if p.is_file() and p.relative_to(root).parts[0] != STATE_DIR
+        if p.is_file() and p.relative_to(root).parts[0] != STATE_DIR and p != root / DATASET_CARD
     }
 
 
@@ -206,7 +207,8 @@ def test_clean_build_passes(clean: BuildConfig) -> None:
     assert sum(calls) == len(calls) == report.clips == count_clips(clean.out) > 30
     assert report.checked["event_npy"] > 30 and report.checked["mp4"] > 30
     assert report.checked["event_image"] == 5 * report.checked["event_npy"]
-    assert report.checked["empty"] > 0 and report.checked["json"] == 4
+    # per duration EventGPT + Video-LLaVA files (2 durations), per split the two combined
+    assert report.checked["empty"] > 0 and report.checked["json"] == 6
     assert "OK:" in format_verify(report)
     with_source = verify_output(clean.out, clean.dsec_root, workers=2)
     assert with_source.ok(), format_verify(with_source)
@@ -301,7 +303,7 @@ def test_stray_files_and_a_stale_json(copy: BuildConfig, clean: BuildConfig) -> 
         EVENT_NPY, SPLIT, Duration.parse(empty.duration), "interlaken_00_d", empty.clip
     )
     stale.write_bytes(b"not events")
-    dataset = layout.dataset_json(SPLIT, HALF_SECOND)
+    dataset = layout.eventgpt_json(SPLIT, HALF_SECOND)
     dataset.write_text(json.dumps(json.loads(dataset.read_text())[1:], indent=1))
 
     report = verify_output(copy.out)
@@ -312,7 +314,9 @@ def test_stray_files_and_a_stale_json(copy: BuildConfig, clean: BuildConfig) -> 
         ("empty", stale, empty.clip),
         ("json", dataset, -1),
     }
-    assert "1 clip(s) missing" in next(p.what for p in report.problems if p.component == "json")
+    assert "differs from what the manifest" in next(
+        p.what for p in report.problems if p.component == "json"
+    )
     fixed = fix_and_rebuild(copy, report, clean)
     assert fixed == {
         (SPLIT, SEQUENCE, "1s", 2),
@@ -338,14 +342,14 @@ def test_ref_format_entries_point_at_the_source(small_dsec: Path, tmp_path: Path
     )  # fmt: skip
     assert not build(config).failures
     assert verify_output(config.out).ok() and verify_output(config.out, small_dsec).ok()
-    dataset = OutputLayout(config.out).dataset_json(SPLIT, HALF_SECOND)
+    dataset = OutputLayout(config.out).eventgpt_json(SPLIT, HALF_SECOND)
     clean_bytes = dataset.read_bytes()
     items = json.loads(clean_bytes)
     items[3]["event_source"]["start"] += 1
     dataset.write_text(json.dumps(items, indent=1))
     report = verify_output(config.out, small_dsec)
     assert [(p.component, p.path) for p in report.problems] == [("json", dataset)]
-    assert "event_source range" in report.problems[0].what
+    assert "differs from what the manifest" in report.problems[0].what
     assert fix_output(config.out, report) == set() and not dataset.exists()
     assert not build(config).failures
     assert dataset.read_bytes() == clean_bytes

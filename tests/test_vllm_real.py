@@ -41,6 +41,8 @@ pytest.importorskip("transformers", reason="transformers is needed to write the 
 
 from egpt_dsec.config import BuildConfig
 from egpt_dsec.durations import parse_durations
+from egpt_dsec.layout.output import EVENTGPT_JSON
+from egpt_dsec.layout.state import STATE_DIR
 from egpt_dsec.pipeline import build
 from egpt_dsec.synth import SynthSpec, write_synthetic_dsec
 from tiny_vlm import write_tiny_qwen2_vl
@@ -230,7 +232,7 @@ def build_small(tmp: Path) -> Path:
 
 
 def dataset_files(out: Path) -> list[Path]:
-    return sorted(p for p in out.rglob("dataset.json") if ".egpt-dsec" not in p.parts)
+    return sorted(p for p in out.rglob(EVENTGPT_JSON) if STATE_DIR not in p.parts)
 
 
 def clip_ids(out: Path) -> dict[Path, list[str]]:

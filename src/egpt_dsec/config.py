@@ -12,7 +12,9 @@ from typing import Any, Literal
 from egpt_dsec import argtypes
 from egpt_dsec.durations import DEFAULT_DURATIONS, Duration
 from egpt_dsec.kinds import KIND_NAMES
-from egpt_dsec.options import build_from, declared, option, value_of
+from egpt_dsec.layout.output import LEGACY, OUTPUT_LAYOUTS, STANDARD, OutputLayout
+from egpt_dsec.options import build_from, check_choices, declared, option, value_of
+from egpt_dsec.plan.clips import IMAGE_IDX_RULES
 
 IMAGE_STYLES: tuple[str, ...] = ("last", "red", "blue", "gray")
 FRAME_MODES: tuple[str, ...] = ("hardlink", "copy", "symlink")
@@ -64,12 +66,11 @@ class EventImageOptions:
     )
 
     def __post_init__(self) -> None:
+        check_choices(self)
         if self.count < 1:
             raise ValueError(f"event images per clip must be >= 1, got {self.count}")
         if self.rate_hz is not None and self.rate_hz <= 0:
             raise ValueError(f"event image rate must be > 0 Hz, got {self.rate_hz}")
-        if self.style not in IMAGE_STYLES:
-            raise ValueError(f"event image style must be one of {IMAGE_STYLES}, got {self.style!r}")
         if not 0 <= self.compress_level <= 9:
             raise ValueError(f"PNG compress level must be 0..9, got {self.compress_level}")
 
@@ -113,16 +114,13 @@ class VideoOptions:
     )
 
     def __post_init__(self) -> None:
+        check_choices(self)
         if not 0 <= self.crf <= 51:
             raise ValueError(f"crf must be 0..51, got {self.crf}")
         if self.fps <= 0:
             raise ValueError(f"fps must be > 0, got {self.fps}")
         if self.size is not None and (self.size[0] < 2 or self.size[1] < 2):
             raise ValueError(f"video size must be at least 2x2, got {self.size}")
-        if self.mode not in MP4_MODES:
-            raise ValueError(f"mp4 mode must be one of {MP4_MODES}, got {self.mode!r}")
-        if self.frames not in FRAME_MODES:
-            raise ValueError(f"frames mode must be one of {FRAME_MODES}, got {self.frames!r}")
 
 
 def read_questions(path: Path) -> tuple[str, ...]:
@@ -223,9 +221,27 @@ class BuildConfig:
         parse=float,
         to_value=lambda s: s or None,
     )
+    image_idx: str = option(
+        "first",
+        flag="--image-idx",
+        help="the frame a clip's image_idx names: first = the first frame inside the clip "
+        "(the replaced scripts); nearest-end = the frame nearest time_end",
+        choices=IMAGE_IDX_RULES,
+        before="nearest-end",
+    )
+    layout: str = option(
+        STANDARD,
+        flag="--layout",
+        help=f"output folder names: {STANDARD} = OUT/<split>/<duration>/; {LEGACY} = the "
+        "replaced scripts' my_egpt_dsec_train/my_egpt_dsec_train_<duration>/ and "
+        "my_egpt_dsec_test/my_egpt_dsec_seq_<duration>/",
+        choices=OUTPUT_LAYOUTS,
+        before=STANDARD,
+    )
     max_chunk_events: int = 4_000_000  # events read per step: bounds a job's memory
 
     def __post_init__(self) -> None:
+        check_choices(self)
         if not 0 <= self.overlap < 1:
             raise ValueError(f"overlap must be in [0, 1), got {self.overlap}")
         unknown = set(self.components) - set(KIND_NAMES)
@@ -237,16 +253,15 @@ class BuildConfig:
             raise ValueError("no durations selected")
         if self.workers < 1:
             raise ValueError(f"workers must be >= 1, got {self.workers}")
-        if self.camera not in CAMERAS:
-            raise ValueError(f"camera must be one of {CAMERAS}, got {self.camera!r}")
         if not self.questions:
             raise ValueError("the question list is empty")
-        if self.event_format not in EVENT_FORMATS:
-            raise ValueError(
-                f"event format must be one of {EVENT_FORMATS}, got {self.event_format!r}"
-            )
         if self.shard_seconds is not None and self.shard_seconds <= 0:
             raise ValueError(f"shard length must be > 0 s, got {self.shard_seconds}")
+
+    @property
+    def output(self) -> OutputLayout:
+        """Where this build's files go (the folder-name scheme of ``--layout``)."""
+        return OutputLayout(self.out, self.layout)
 
     @property
     def shard_us(self) -> int | None:

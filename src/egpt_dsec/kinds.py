@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Options that place the clip windows, so every kind depends on them.
-_WINDOWS = ("overlap", "camera")
+# Options that place the clip windows, or name the folders, so every kind depends on them.
+_WINDOWS = ("overlap", "camera", "layout")
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ EVENT_NPY = OutputKind(
     "event_npy",
     "{sequence}/{clip}.npy",
     "event_data",
-    (*_WINDOWS, "event_format"),
+    (*_WINDOWS, "event_format", "image_idx"),
     "loaded with a restricted unpickler: keys, dtypes, count, time range, "
     "and with --dsec-root the very events of the source window",
 )
@@ -66,7 +66,7 @@ JSON = OutputKind(
     "json",
     "",
     "",
-    (*_WINDOWS, "questions"),
+    (*_WINDOWS, "questions", "image_idx"),
     "lists exactly the finished non-empty clips, every path it names exists, and its "
     "bytes equal what the manifest gives",
 )

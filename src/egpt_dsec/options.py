@@ -16,6 +16,16 @@ from dataclasses import MISSING, Field, dataclass
 from typing import Any
 
 
+class _New:
+    """The ``before`` of an option whose effect did not exist before it."""
+
+    def __repr__(self) -> str:
+        return "NEW"
+
+
+NEW: Any = _New()
+
+
 @dataclass(frozen=True)
 class Flag:
     """How an option appears on the command line."""
@@ -27,6 +37,9 @@ class Flag:
     choices: tuple[str, ...] | None = None
     to_value: Callable[[Any], Any] | None = None  # the parsed flag -> the field's value
     show: Callable[[Any], str] | None = None  # the default as the help shows it
+    # How builds made before the option existed behaved (compared with a recorded output
+    # that does not name the option); NEW: the option's effect is new.
+    before: Any = NEW
 
 
 def option(default: Any = MISSING, **flag: Any) -> Any:
@@ -89,3 +102,12 @@ def with_values(config: Any, values: dict[str, Any]) -> Any:
     """``config`` with some dotted options replaced (validated again)."""
     current = {d.name: value_of(config, d.name) for d in declared(type(config))}
     return build_from(type(config), {**current, **values})
+
+
+def check_choices(config: Any) -> None:
+    """Refuse a value outside its flag's choices (each group checks its own fields)."""
+    for f in dataclasses.fields(config):
+        flag = f.metadata.get("flag")
+        value = getattr(config, f.name)
+        if flag is not None and flag.choices and value not in flag.choices:
+            raise ValueError(f"{flag.flag} must be one of {', '.join(flag.choices)}, got {value!r}")

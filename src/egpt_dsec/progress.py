@@ -1,4 +1,8 @@
-"""Progress for people: bars on a terminal, periodic log lines otherwise."""
+"""Progress for people: bars on a terminal, periodic log lines otherwise.
+
+Totals come from the plan before the first clip, so the rates and ETAs are honest from
+the start; "events" are source events read (each once), not their copies into clips.
+"""
 
 from __future__ import annotations
 
@@ -12,84 +16,107 @@ from egpt_dsec.execute.report import JobResult
 log = logging.getLogger("egpt_dsec.progress")
 
 
+def format_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
 class TerminalProgress:
-    """Three bars: work units, clips and events (its rate is events/s)."""
+    """Three bars with rate and ETA: work units, clips, source events read."""
 
     def __init__(self) -> None:
-        self.sequences = tqdm(total=0, desc="units", unit="unit", position=0)
+        self.units = tqdm(total=0, desc="units", unit="unit", position=0)
         self.clips = tqdm(total=0, desc="clips", unit="clip", position=1)
         self.events = tqdm(
             total=0, desc="events", unit="ev", unit_scale=True, position=2, smoothing=0.1
         )
 
-    def build_started(self, units: int) -> None:
-        self.sequences.total = units
-        self.sequences.refresh()
+    def build_started(self, units: int, clips: int, events: int) -> None:
+        for bar, total in ((self.units, units), (self.clips, clips), (self.events, events)):
+            bar.total = total
+            bar.refresh()
 
-    def job_started(self, key: str, clips_todo: int, events_todo: int) -> None:
-        self.clips.total = (self.clips.total or 0) + clips_todo
-        self.events.total = (self.events.total or 0) + events_todo
-        self.sequences.set_postfix_str(key, refresh=False)
-        self.clips.refresh()
-        self.events.refresh()
+    def job_started(self, key: str) -> None:
+        self.units.set_postfix_str(key, refresh=True)
 
-    def clip_done(self, key: str, events: int) -> None:
-        self.clips.update(1)
+    def events_read(self, key: str, events: int) -> None:
         self.events.update(events)
 
+    def clip_done(self, key: str) -> None:
+        self.clips.update(1)
+
     def job_finished(self, result: JobResult) -> None:
-        self.sequences.update(1)
+        self.units.update(1)
         if not result.ok:
             tqdm.write(f"FAILED {result.key}: {result.error}")
 
     def close(self) -> None:
-        for bar in (self.events, self.clips, self.sequences):
+        for bar in (self.events, self.clips, self.units):
             bar.close()
 
 
 class LogProgress:
-    """One line per job start and end, and a summary line at most every ``every`` seconds."""
+    """One line per job end, and a summary line with rate and ETA at most every ``every``
+    seconds (logs of a batch job, a CI run, ``nohup``)."""
 
     def __init__(self, every: float = 10.0) -> None:
-        self.total_sequences, self.every = 0, every
-        self.finished = self.clips_done = self.clips_total = self.events = 0
+        self.every = every
+        self.units = self.units_done = self.clips = self.clips_done = 0
+        self.events = self.events_read_total = 0
         self.started = self.last = time.monotonic()
 
-    def build_started(self, units: int) -> None:
-        self.total_sequences = units
+    def build_started(self, units: int, clips: int, events: int) -> None:
+        self.units, self.clips, self.events = units, clips, events
+        self.started = self.last = time.monotonic()
+        log.info("building %d work units: %d clips, %.3g source events", units, clips, events)
 
-    def job_started(self, key: str, clips_todo: int, events_todo: int) -> None:
-        self.clips_total += clips_todo
-        log.info("start %s: %d clips to build, %d events", key, clips_todo, events_todo)
+    def job_started(self, key: str) -> None:
+        log.debug("start %s", key)
 
-    def clip_done(self, key: str, events: int) -> None:
+    def events_read(self, key: str, events: int) -> None:
+        self.events_read_total += events
+        self._maybe_report()
+
+    def clip_done(self, key: str) -> None:
         self.clips_done += 1
-        self.events += events
+        self._maybe_report()
+
+    def _maybe_report(self) -> None:
         now = time.monotonic()
-        if now - self.last >= self.every:
-            self.last = now
-            rate = self.events / max(now - self.started, 1e-9)
-            log.info(
-                "progress: %d/%d sequences, %d/%d clips, %.3g events/s",
-                self.finished,
-                self.total_sequences,
-                self.clips_done,
-                self.clips_total,
-                rate,
-            )
+        if now - self.last < self.every:
+            return
+        self.last = now
+        elapsed = max(now - self.started, 1e-9)
+        rate = self.events_read_total / elapsed
+        done = self.events_read_total / self.events if self.events else None
+        eta = elapsed * (1 - done) / done if done else None
+        log.info(
+            "progress: %d/%d units, %d/%d clips, %.3g/%.3g events (%.3g ev/s), ETA %s",
+            self.units_done,
+            self.units,
+            self.clips_done,
+            self.clips,
+            self.events_read_total,
+            self.events,
+            rate,
+            format_eta(eta),
+        )
 
     def job_finished(self, result: JobResult) -> None:
-        self.finished += 1
+        self.units_done += 1
         if result.ok:
             s = result.stats
             log.info(
-                "done %s in %.1fs: %d clips built, %d skipped (%d/%d sequences)",
+                "done %s in %.1fs: %d clips built, %d skipped (%d/%d units)",
                 result.key,
                 result.seconds,
                 s.clips_built,
                 s.clips_skipped,
-                self.finished,
-                self.total_sequences,
+                self.units_done,
+                self.units,
             )
         else:
             log.error("FAILED %s: %s", result.key, result.error)

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from egpt_dsec.annotate.answers_log import Answer, AnswerKey
 from egpt_dsec.annotate.body import BodyBuilder
 from egpt_dsec.annotate.client import Reply
-from egpt_dsec.annotate.errors import AnnotateError
 from egpt_dsec.annotate.model import ClipToAsk
 from egpt_dsec.annotate.online import ClipWork, answer_from_reply
 from egpt_dsec.annotate.response import MalformedResponse, error_message, parse_completion
+from egpt_dsec.answers.errors import AnnotateError
+from egpt_dsec.answers.log import Answer, AnswerKey
 
 MAX_REQUESTS_PER_FILE = 50_000  # the OpenAI Batch API's limits per input file
 MAX_BYTES_PER_FILE = 200_000_000

@@ -12,15 +12,15 @@ import sys
 from pathlib import Path
 
 from egpt_dsec.annotate.client import ClientOptions
-from egpt_dsec.annotate.errors import AnnotateError
 from egpt_dsec.annotate.images import IMAGE_FORMATS, ImageOptions, parse_image_size
 from egpt_dsec.annotate.progress import BarProgress, LogProgress, Progress
 from egpt_dsec.annotate.prompt import DEFAULT_TEMPLATE, load_template
-from egpt_dsec.annotate.questions import DEFAULT_QUESTIONS, load_questions
 from egpt_dsec.annotate.report import format_report
 from egpt_dsec.annotate.run import AnnotateConfig, annotate
-from egpt_dsec.annotate.select import SELECT_MODES
 from egpt_dsec.annotate.settings import AnswerSettings
+from egpt_dsec.answers.errors import AnnotateError
+from egpt_dsec.answers.questions import DEFAULT_QUESTIONS, load_questions
+from egpt_dsec.answers.select import SELECT_MODES
 
 
 def _csv(text: str) -> tuple[str, ...]:

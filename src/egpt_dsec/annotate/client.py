@@ -12,10 +12,10 @@ import asyncio
 import json
 import random
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import aiohttp
 
-from egpt_dsec.annotate.errors import AnnotateError
 from egpt_dsec.annotate.pacing import RateLimiter, Sleep, backoff_delay, parse_retry_after
 from egpt_dsec.annotate.response import (
     Completion,
@@ -23,6 +23,7 @@ from egpt_dsec.annotate.response import (
     error_message,
     parse_completion,
 )
+from egpt_dsec.answers.errors import AnnotateError
 
 RETRY_STATUS = frozenset({408, 409, 429})
 
@@ -170,3 +171,9 @@ def _model_ids(payload: bytes) -> set[str] | None:
         return {str(m["id"]) for m in json.loads(payload)["data"]}
     except (ValueError, KeyError, TypeError):
         return None
+
+
+def endpoint_host(endpoint: str) -> str:
+    """``http://gpu-box:8000/v1`` -> ``gpu-box:8000`` (no path, no credentials)."""
+    parts = urlsplit(endpoint)
+    return parts.hostname + (f":{parts.port}" if parts.port else "") if parts.hostname else ""

@@ -19,7 +19,7 @@ from typing import Literal
 
 from PIL import Image
 
-from egpt_dsec.annotate.errors import AnnotateError
+from egpt_dsec.answers.errors import AnnotateError
 
 ImageFormat = Literal["jpeg", "png"]
 IMAGE_FORMATS: tuple[str, ...] = ("jpeg", "png")

@@ -14,12 +14,12 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from egpt_dsec.annotate.answers_log import Answer, AnswersLog
 from egpt_dsec.annotate.body import BodyBuilder, PreparedClip
 from egpt_dsec.annotate.client import ChatClient, ClientOptions, Reply
-from egpt_dsec.annotate.errors import AnnotateError
 from egpt_dsec.annotate.model import ClipToAsk
 from egpt_dsec.annotate.progress import Progress
+from egpt_dsec.answers.errors import AnnotateError
+from egpt_dsec.answers.log import Answer, AnswersLog
 
 PREPARE_THREADS = 2
 PREPARE_AHEAD = 4  # clips whose images are being prepared while requests run

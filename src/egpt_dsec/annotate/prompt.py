@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from egpt_dsec.annotate.errors import AnnotateError
 from egpt_dsec.annotate.model import ClipToAsk
+from egpt_dsec.answers.errors import AnnotateError
 
 PROMPT_VERSION = 1
 PLACEHOLDERS = ("{images}", "{question}", "{duration}", "{frame_count}", "{event_image_count}")

@@ -1,5 +1,5 @@
 """One annotate run: find the clips, ask what is missing (online, or by batch file),
-then write the JSON files from the answers log."""
+then let the build's JSON writer rewrite the files from the answers log."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from egpt_dsec.annotate import dataset
-from egpt_dsec.annotate.answers_log import Answer, AnswerKey, AnswersLog, activate
 from egpt_dsec.annotate.batch import (
     ExportStats,
     ImportStats,
@@ -18,17 +17,21 @@ from egpt_dsec.annotate.batch import (
     import_results,
 )
 from egpt_dsec.annotate.body import BodyBuilder
-from egpt_dsec.annotate.client import ClientOptions
-from egpt_dsec.annotate.errors import AnnotateError
-from egpt_dsec.annotate.finalize import write_outputs
+from egpt_dsec.annotate.client import ClientOptions, endpoint_host
 from egpt_dsec.annotate.images import CacheStats, ImageCache
 from egpt_dsec.annotate.model import ClipToAsk
 from egpt_dsec.annotate.online import ClipWork, OnlineStats, answer_online
 from egpt_dsec.annotate.progress import NullProgress, Progress
-from egpt_dsec.annotate.provenance import RunChoices, endpoint_host
-from egpt_dsec.annotate.questions import DEFAULT_QUESTIONS
-from egpt_dsec.annotate.select import SELECT_MODES, questions_needed
 from egpt_dsec.annotate.settings import AnswerSettings
+from egpt_dsec.answers.active import AnswerSet, activate
+from egpt_dsec.answers.errors import AnnotateError
+from egpt_dsec.answers.log import Answer, AnswerKey, AnswersLog
+from egpt_dsec.answers.model import ActiveAnswers, Choices
+from egpt_dsec.answers.provenance import count_outcomes
+from egpt_dsec.answers.questions import DEFAULT_QUESTIONS
+from egpt_dsec.answers.select import SELECT_MODES, questions_needed
+from egpt_dsec.layout.state import StateLayout
+from egpt_dsec.pipeline.build import publish
 
 
 @dataclass(frozen=True)
@@ -63,8 +66,12 @@ class AnnotateConfig:
             raise AnnotateError("give exactly one of --endpoint, --export-batch, --import-batch")
 
     @property
-    def choices(self) -> RunChoices:
-        return RunChoices(self.questions, self.select, self.min_confidence)
+    def choices(self) -> Choices:
+        return Choices(self.questions, self.select, self.min_confidence)
+
+    @property
+    def active(self) -> ActiveAnswers:
+        return ActiveAnswers(self.settings.key, self.settings.to_json(), self.choices)
 
 
 @dataclass
@@ -117,7 +124,7 @@ def _ok(answer: Answer | None) -> bool:
 
 def annotate(config: AnnotateConfig, progress: Progress | None = None) -> AnnotateReport:
     """Run once; safe to interrupt and re-run (it asks only what is missing)."""
-    root = dataset.answers_root(config.out)
+    state = StateLayout(config.out)
     with dataset.locked(config.out):
         clips = dataset.find_clips(config.out, config.splits, config.durations)
         if not clips:
@@ -125,8 +132,9 @@ def annotate(config: AnnotateConfig, progress: Progress | None = None) -> Annota
                 f"{config.out} has no built clip for these --splits/--durations; "
                 "check them against egpt-dsec status"
             )
-        activate(root, config.settings, config.reanswer)
-        log = AnswersLog(root, config.settings.key)
+        if config.export_batch is None:  # exporting asks nothing: the JSON stays as it is
+            activate(state, config.active, config.settings.prompt_template, config.reanswer)
+        log = AnswersLog(state, config.settings.key)
         try:
             return _run(config, clips, log, progress or NullProgress())
         finally:
@@ -154,12 +162,29 @@ def _run(
                 work, config.questions, builder, config.client, log, progress, source
             )
     except KeyboardInterrupt:
-        write_outputs(config.out, clips, log, config.settings, config.choices)
+        _write_json(config, log)
         raise
     finally:
         progress.close()
-    report.groups = write_outputs(config.out, clips, log, config.settings, config.choices)
+    _write_json(config, log)
+    report.groups = _counts(config, clips)
     return report
+
+
+def _write_json(config: AnnotateConfig, log: AnswersLog) -> None:
+    """The build's JSON writer, with every answer logged so far."""
+    log.close()  # flushed and fsynced: the writer reads the log files
+    publish(dataset.build_config(config.out))
+
+
+def _counts(config: AnnotateConfig, clips: list[ClipToAsk]) -> dict[dataset.Group, dict[str, Any]]:
+    answers = AnswerSet.load(StateLayout(config.out))
+    assert answers is not None  # activated by this run
+    counts = {}
+    for group in sorted({c.group for c in clips}):
+        ids = [c.id for c in clips if c.group == group]
+        counts[group] = count_outcomes(answers.outcomes(*group, ids).values())
+    return counts
 
 
 def _import(

@@ -11,9 +11,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from egpt_dsec.annotate.errors import AnnotateError
 from egpt_dsec.annotate.images import JPEG_QUALITY, ImageOptions
 from egpt_dsec.annotate.prompt import PROMPT_VERSION
+from egpt_dsec.answers.errors import AnnotateError
 
 
 @dataclass(frozen=True)

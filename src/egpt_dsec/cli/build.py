@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from egpt_dsec.pipeline import BuildReport
 
 
-def add_build_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(parser, BuildConfig)
     parser.add_argument(
         "--executor",
@@ -33,7 +33,7 @@ def add_build_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run_build(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     from egpt_dsec.pipeline import build
     from egpt_dsec.progress import LogProgress, TerminalProgress
 

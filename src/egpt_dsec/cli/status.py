@@ -7,12 +7,12 @@ import sys
 from pathlib import Path
 
 
-def add_status_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="the output folder")
     parser.add_argument("--format", choices=("table", "markdown", "json"), default="table")
 
 
-def run_status(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     from egpt_dsec.reports.status import collect_status, format_markdown, format_table
 
     if not args.out.is_dir():

@@ -10,12 +10,12 @@ from egpt_dsec.cli.config_args import add_config_arguments, config_from_args
 from egpt_dsec.synth.spec import SynthSpec
 
 
-def add_synth_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("out", type=Path, help="folder to create the DSEC layout in")
     add_config_arguments(parser, SynthSpec)
 
 
-def run_synth(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     from egpt_dsec.synth import write_synthetic_dsec
 
     spec = config_from_args(args, SynthSpec)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 
-def add_verify_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="the output folder to check")
     parser.add_argument(
         "--dsec-root",
@@ -23,7 +23,7 @@ def add_verify_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=1, help="clips checked in parallel (1)")
 
 
-def run_verify(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     from egpt_dsec.layout.state import StateLayout
     from egpt_dsec.pipeline import build
     from egpt_dsec.reports.verify.fix import fix_output

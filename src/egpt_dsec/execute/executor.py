@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from egpt_dsec.execute.job import SequenceJob, run_job
 from egpt_dsec.execute.report import JobResult, Reporter
 
-STOP_GRACE_SECONDS = 30.0
+STOP_GRACE_SECONDS = 4.0  # a stopped worker cleans its temp files within this, or is killed
 
 
 class Executor(Protocol):
@@ -35,14 +35,17 @@ class QueueReporter:
     def __init__(self, channel: Any) -> None:
         self.channel = channel
 
-    def build_started(self, units: int) -> None:
+    def build_started(self, units: int, clips: int, events: int) -> None:
         pass  # only the driver starts builds
 
-    def job_started(self, key: str, clips_todo: int, events_todo: int) -> None:
-        self.channel.put(("job_started", (key, clips_todo, events_todo)))
+    def job_started(self, key: str) -> None:
+        self.channel.put(("job_started", (key,)))
 
-    def clip_done(self, key: str, events: int) -> None:
-        self.channel.put(("clip_done", (key, events)))
+    def events_read(self, key: str, events: int) -> None:
+        self.channel.put(("events_read", (key, events)))
+
+    def clip_done(self, key: str) -> None:
+        self.channel.put(("clip_done", (key,)))
 
     def job_finished(self, result: JobResult) -> None:
         pass  # the driver reports results as their futures complete
@@ -55,6 +58,7 @@ def relay(message: tuple[str, tuple[Any, ...]], reporter: Reporter) -> None:
 
 
 _worker_reporter: QueueReporter | None = None
+_in_job = False  # a job runs in this worker process (it must clean up before exiting)
 
 
 def _init_worker(channel: Any) -> None:
@@ -67,11 +71,22 @@ def _init_worker(channel: Any) -> None:
 
 
 def _interrupt(signum: int, frame: object) -> None:
+    """The driver stops this worker: a running job unwinds (removing its temp files),
+    then the process exits; an idle worker exits at once."""
+    if not _in_job:
+        os._exit(0)
     raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _run_in_worker(job: SequenceJob) -> JobResult:
-    return run_job(job, _worker_reporter)
+    global _in_job
+    _in_job = True
+    try:
+        return run_job(job, _worker_reporter)
+    except KeyboardInterrupt:
+        os._exit(0)  # cleaned up; exit rather than take the next queued job
+    finally:
+        _in_job = False
 
 
 class LocalExecutor:

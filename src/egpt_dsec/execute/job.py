@@ -100,7 +100,7 @@ def _run(job: SequenceJob, manifest: Manifest, reporter: Reporter) -> JobResult:
     todo = work.todo
     stats.clips_skipped = len(work.clips) - len(todo)
     if not todo:
-        reporter.job_started(job.key, 0, 0)
+        reporter.job_started(job.key)
         return JobResult(job.key, stats)
 
     frame_paths = list_frames(source.files.frames_dir, len(job.timestamps))

@@ -74,26 +74,35 @@ class JobResult:
 
 
 class Reporter(Protocol):
-    """Receives progress from running jobs (a terminal bar, log lines, or nothing)."""
+    """Receives progress from running jobs (a terminal bar, log lines, or nothing).
 
-    def build_started(self, units: int) -> None:
-        """Called once, before any job runs, with the number of work units."""
+    Totals are known before the first clip (``build_started``); events count SOURCE
+    events read from the HDF5 (each once), not their copies into clips.
+    """
 
-    def job_started(self, key: str, clips_todo: int, events_todo: int) -> None: ...
+    def build_started(self, units: int, clips: int, events: int) -> None:
+        """Once, before any job runs: work units, clips to build, source events to read."""
 
-    def clip_done(self, key: str, events: int) -> None: ...
+    def job_started(self, key: str) -> None: ...
+
+    def events_read(self, key: str, events: int) -> None: ...
+
+    def clip_done(self, key: str) -> None: ...
 
     def job_finished(self, result: JobResult) -> None: ...
 
 
 class NullReporter:
-    def build_started(self, units: int) -> None:
+    def build_started(self, units: int, clips: int, events: int) -> None:
         pass
 
-    def job_started(self, key: str, clips_todo: int, events_todo: int) -> None:
+    def job_started(self, key: str) -> None:
         pass
 
-    def clip_done(self, key: str, events: int) -> None:
+    def events_read(self, key: str, events: int) -> None:
+        pass
+
+    def clip_done(self, key: str) -> None:
         pass
 
     def job_finished(self, result: JobResult) -> None:

@@ -52,9 +52,7 @@ class SequencePass:
     def run(self, encoder: SequenceEncoder | None) -> dict[ClipKey, ClipRecord]:
         """Build every clip to do; with ``encoder`` every frame also goes to it."""
         self.encoder = encoder
-        todo = self.work.todo
-        events_todo = sum(self.index[c.t1] - self.index[c.t0] for c in todo)
-        self.reporter.job_started(self.key, len(todo), events_todo)
+        self.reporter.job_started(self.key)
         edges = self.bounds.tolist()
         try:
             for b0, b1 in itertools.pairwise(edges):
@@ -86,6 +84,7 @@ class SequencePass:
         for start in range(self.index[b0], stop, chunk):
             with self.ctx.stats.timed("read_events"):
                 block = self.events.read(start, min(start + chunk, stop))
+            self.reporter.events_read(self.key, len(block))
             for builder in eaters:
                 builder.feed_events(start, block)
 
@@ -117,7 +116,7 @@ class SequencePass:
             stats.clips_built += 1
             stats.clips_empty += record.empty
             stats.events_in_clips += record.num_events
-            self.reporter.clip_done(self.key, record.num_events)
+            self.reporter.clip_done(self.key)
 
 
 def remux_clips(

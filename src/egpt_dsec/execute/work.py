@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from egpt_dsec.config import BuildConfig
-from egpt_dsec.kinds import FILE_KIND_NAMES
+from egpt_dsec.kinds import EVENT_IMAGE, EVENT_NPY, FILE_KIND_NAMES
 from egpt_dsec.plan.clips import Clip
 from egpt_dsec.state.manifest import ClipKey, ClipRecord
 
@@ -19,6 +19,19 @@ class WorkPlan:
     @property
     def todo(self) -> tuple[Clip, ...]:
         return tuple(c for c in self.clips if self.needs[c.key])
+
+    def event_windows(self, config: BuildConfig) -> list[tuple[int, int]]:
+        """The time ranges whose events the pass reads (clips to do that take events),
+        merged: what progress counts as events to read."""
+        takers = {EVENT_IMAGE.name} | ({EVENT_NPY.name} if config.event_format == "npy" else set())
+        spans = sorted((c.t0, c.t1) for c in self.todo if self.needs[c.key] & takers)
+        merged: list[tuple[int, int]] = []
+        for t0, t1 in spans:
+            if merged and t0 <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], t1))
+            else:
+                merged.append((t0, t1))
+        return merged
 
     @staticmethod
     def of(

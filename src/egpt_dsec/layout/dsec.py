@@ -16,6 +16,10 @@ SPLIT_ARCHIVES = "split"  # events/<camera>/
 PER_SEQUENCE = "sequence"  # events_<camera>/
 LAYOUTS: tuple[str, ...] = (SPLIT_ARCHIVES, PER_SEQUENCE)
 LAYOUT_HELP = "events/left/ (split archives) or events_left/ (per-sequence downloads)"
+EXPECTED_LAYOUT = (
+    "<root>/<split>/<sequence>/ holding images/timestamps.txt, images/left/rectified/*.png "
+    "and events/left/events.h5 (or events_left/events.h5)"
+)
 
 EVENTS_FILE = "events.h5"
 CALIBRATION = ("calibration", "cam_to_cam.yaml")  # from DSEC's calibration archives

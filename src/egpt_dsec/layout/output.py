@@ -1,8 +1,12 @@
-"""Every output path: ``OUT/<split>/<duration>/<kind>/<kind template>``, plus the JSON files.
+"""Every output path: ``OUT/<split dir>/<duration dir>/<kind>/<kind template>``, the JSON
+files, and the dataset card.
 
-The JSON entries name each file relative to its kind's folder (the EventGPT
-convention: ``event_data`` is relative to the event folder the trainer is given),
-so ``clip_rel`` is the one place that spells an entry path too.
+Two folder-name schemes: ``standard`` (``OUT/train/1s/``) and ``legacy``, the names of the
+replaced scripts (``OUT/my_egpt_dsec_train/my_egpt_dsec_train_1s/``, and
+``my_egpt_dsec_test/my_egpt_dsec_seq_1s/`` for test) that existing scripts open. The JSON
+entries name each file relative to its kind's folder (the EventGPT convention:
+``event_data`` is relative to the event folder the trainer is given), so ``clip_rel`` is
+the one place that spells an entry path too.
 """
 
 from __future__ import annotations
@@ -15,9 +19,16 @@ from egpt_dsec.durations import Duration
 from egpt_dsec.kinds import EVENT_IMAGE, FILE_KINDS, KIND_NAMES, VIDEO, OutputKind
 from egpt_dsec.layout.state import STATE_DIR
 
-DATASET_JSON = "dataset.json"
-VIDEOLLAVA_JSON = "videollava.json"
-ANNOTATION_FILES = (DATASET_JSON, VIDEOLLAVA_JSON)
+STANDARD, LEGACY = "standard", "legacy"
+OUTPUT_LAYOUTS: tuple[str, ...] = (STANDARD, LEGACY)
+_LEGACY_PREFIX = "my_egpt_dsec_"
+
+EVENTGPT_JSON = "EventGPT_Instruction_Subset.json"  # per duration: what EventGPT's tools open
+VIDEOLLAVA_JSON = "videollava.json"  # per duration, and per split (all durations)
+DATASET_JSON = "dataset.json"  # per split: the EventGPT entries of all durations
+ANNOTATION_FILES = (EVENTGPT_JSON, VIDEOLLAVA_JSON, DATASET_JSON)
+DATASET_CARD = "README.md"
+PROVENANCE_JSON = "annotations.provenance.json"  # per duration: where its answers came from
 _PART = re.compile(r"^(\d+)_(\d+)\.png$")  # EVENT_IMAGE's file name: <clip>_<part>.png
 
 
@@ -49,15 +60,37 @@ class Located:
     sequence: str = ""
 
 
+def _legacy_tag(split: str) -> str:
+    """The replaced scripts named test duration folders ``..._seq_<d>``."""
+    return "seq" if split == "test" else split
+
+
 @dataclass(frozen=True)
 class OutputLayout:
     root: Path
+    scheme: str = STANDARD
+
+    def __post_init__(self) -> None:
+        if self.scheme not in OUTPUT_LAYOUTS:
+            raise ValueError(f"output layout must be one of {OUTPUT_LAYOUTS}, got {self.scheme!r}")
+
+    def split_name(self, split: str) -> str:
+        return f"{_LEGACY_PREFIX}{split}" if self.scheme == LEGACY else split
+
+    def duration_name(self, split: str, duration: Duration) -> str:
+        if self.scheme == LEGACY:
+            return f"{_LEGACY_PREFIX}{_legacy_tag(split)}_{duration.label}"
+        return duration.label
 
     def split_dir(self, split: str) -> Path:
-        return self.root / split
+        return self.root / self.split_name(split)
 
     def duration_dir(self, split: str, duration: Duration) -> Path:
-        return self.split_dir(split) / duration.label
+        return self.split_dir(split) / self.duration_name(split, duration)
+
+    def split_rel(self, split: str, duration: Duration, kind: OutputKind, rel: str) -> str:
+        """An entry path relative to the split folder (the combined JSON files)."""
+        return f"{self.duration_name(split, duration)}/{kind.name}/{rel}"
 
     def kind_dir(self, split: str, duration: Duration, kind: OutputKind) -> Path:
         return self.duration_dir(split, duration) / kind.name
@@ -89,23 +122,59 @@ class OutputLayout:
             for part in range(parts)
         ]
 
-    def dataset_json(self, split: str, duration: Duration) -> Path:
-        return self.duration_dir(split, duration) / DATASET_JSON
+    def eventgpt_json(self, split: str, duration: Duration) -> Path:
+        return self.duration_dir(split, duration) / EVENTGPT_JSON
 
     def videollava_json(self, split: str, duration: Duration) -> Path:
         return self.duration_dir(split, duration) / VIDEOLLAVA_JSON
 
+    def provenance_json(self, split: str, duration: Duration) -> Path:
+        return self.duration_dir(split, duration) / PROVENANCE_JSON
+
+    def split_dataset_json(self, split: str) -> Path:
+        return self.split_dir(split) / DATASET_JSON
+
+    def split_videollava_json(self, split: str) -> Path:
+        return self.split_dir(split) / VIDEOLLAVA_JSON
+
+    @property
+    def card(self) -> Path:
+        return self.root / DATASET_CARD
+
+    def duration_dirs(self, split: str) -> list[Path]:
+        """The split's folders whose names are duration folders of this scheme."""
+        folder = self.split_dir(split)
+        if not folder.is_dir():
+            return []
+        return [p for p in sorted(folder.iterdir()) if p.is_dir() and self._label_of(split, p.name)]
+
     def locate(self, path: Path) -> Located:
         """Split, duration, kind and sequence of a path inside the dataset folders."""
         parts = path.relative_to(self.root).parts[:-1]  # the folders holding ``path``
-        if parts[:1] == (STATE_DIR,):
+        if parts[:1] == (STATE_DIR,) or not parts:
             return Located()
-        fields = list(parts[:4]) + [""] * (4 - min(len(parts), 4))
-        if fields[2] and fields[2] not in KIND_NAMES:
-            fields[2:] = ["", ""]
-        return Located(*fields)
+        split = self._split_of(parts[0])
+        label = self._label_of(split, parts[1]) if len(parts) > 1 and split else ""
+        kind = parts[2] if len(parts) > 2 and label and parts[2] in KIND_NAMES else ""
+        sequence = parts[3] if len(parts) > 3 and kind else ""
+        return Located(split, label, kind, sequence)
+
+    def _split_of(self, name: str) -> str:
+        if self.scheme == LEGACY:
+            return name.removeprefix(_LEGACY_PREFIX) if name.startswith(_LEGACY_PREFIX) else ""
+        return name
+
+    def _label_of(self, split: str, name: str) -> str:
+        prefix = f"{_LEGACY_PREFIX}{_legacy_tag(split)}_" if self.scheme == LEGACY else ""
+        if not name.startswith(prefix):
+            return ""
+        try:
+            return Duration.parse(name.removeprefix(prefix)).label
+        except ValueError:
+            return ""
 
     def is_clip_folder(self, folder: Path) -> bool:
         """A clip's frame folder (``video/<seq>/<clip>``): its entries are frames."""
+        at = self.locate(folder)  # a clip folder's parent is video/<seq>
         rel = folder.relative_to(self.root).parts
-        return len(rel) == 5 and rel[2] == VIDEO.name  # split/duration/video/seq/clip
+        return len(rel) == 5 and at.kind == VIDEO.name

@@ -71,6 +71,27 @@ class StateLayout:
     def plan_files(self) -> list[Path]:
         return sorted(self.plan_dir.glob("*/*.json"))
 
+    # --- answers (``annotate``): one log per settings key, and the active set --------------
+
+    @property
+    def answers_dir(self) -> Path:
+        return self.root / "answers"
+
+    def answers_file(self, key: str, split: str, duration: str) -> Path:
+        """The answers of one settings key for one split and duration (JSON lines)."""
+        return self.answers_dir / key / split / f"{duration}.jsonl"
+
+    def answer_settings_file(self, key: str) -> Path:
+        return self.answers_dir / key / "settings.json"
+
+    def answer_template_file(self, key: str) -> Path:
+        return self.answers_dir / key / "prompt_template.txt"
+
+    @property
+    def active_answers_file(self) -> Path:
+        """Which answers the JSON files show: settings key, settings and choices."""
+        return self.answers_dir / "active.json"
+
     def annotations_file(self, split: str, duration: str) -> Path:
         """How many clips the JSON of one split and duration covers (for status)."""
         return self.root / "annotations" / split / f"{duration}.json"
@@ -120,6 +141,11 @@ class StateLayout:
     @property
     def last_build_file(self) -> Path:
         return self.root / "last_build.json"
+
+    @property
+    def command_file(self) -> Path:
+        """The command line of the last build (for the dataset card)."""
+        return self.root / "command.txt"
 
     @property
     def lock_file(self) -> Path:

@@ -7,6 +7,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
+from egpt_dsec.answers.active import AnswerSet
 from egpt_dsec.config import BuildConfig
 from egpt_dsec.errors import OutputError
 from egpt_dsec.execute.executor import Executor, LocalExecutor
@@ -17,8 +20,12 @@ from egpt_dsec.fs import UnsafeOutputPath, ensure_inside, remove_stale_temps
 from egpt_dsec.kinds import JSON
 from egpt_dsec.layout.output import OutputLayout
 from egpt_dsec.layout.state import StateLayout
-from egpt_dsec.pipeline.annotations import write_annotations
+from egpt_dsec.pipeline.card import write_card
+from egpt_dsec.pipeline.json_files import write_dataset_files
 from egpt_dsec.pipeline.planning import PlannedSequence, plan_build, store_plans
+from egpt_dsec.source.discover import SequenceSource, discover_sequences
+from egpt_dsec.source.errors import InputError
+from egpt_dsec.source.h5events import EventFile
 from egpt_dsec.state.lock import output_lock
 from egpt_dsec.state.manifest import Manifest
 from egpt_dsec.state.options_record import (
@@ -36,6 +43,7 @@ class BuildReport:
     results: list[JobResult] = field(default_factory=list)
     too_short: dict[str, tuple[str, ...]] = field(default_factory=dict)  # key -> durations
     annotation_files: int = 0
+    card: Path | None = None
 
     @property
     def totals(self) -> JobStats:
@@ -54,14 +62,70 @@ def build(
     executor: Executor | None = None,
     reporter: Reporter | None = None,
     rebuild_changed: bool = False,
+    command: str = "",
 ) -> BuildReport:
-    """Build every requested output; one bad sequence is reported, never fatal to others."""
+    """Build every requested output; one bad sequence is reported, never fatal to others.
+
+    ``command`` (the command line that asked for it) goes into the dataset card. The DSEC
+    root is checked (and kept apart from the output) before anything is written.
+    """
+    sources = discover_sequences(config.dsec_root, config.splits, config.sequences, config.camera)
+    check_apart(config.dsec_root, config.out)
     check_writable(config.out)
     with output_lock(StateLayout(config.out)):
-        return _build(
-            config, executor or LocalExecutor(config.workers), reporter or NullReporter(),
-            rebuild_changed,
+        report = _build(
+            config, sources, executor or LocalExecutor(config.workers),
+            reporter or NullReporter(), rebuild_changed,
         )  # fmt: skip
+        if config.wants(JSON.name):
+            report.annotation_files, report.card = publish(config, command)
+        return report
+
+
+def publish(config: BuildConfig, command: str = "") -> tuple[int, Path]:
+    """Write the JSON files (with the active answers) and the dataset card from the
+    manifest; holds no lock itself (the caller does). Returns (JSON files, card path)."""
+    state = StateLayout(config.out)
+    manifest = Manifest(state)
+    records = manifest.all_records()
+    splits = sorted({split for split, _ in records} | _planned_splits(state))
+    files = write_dataset_files(config, records, AnswerSet.load(state), splits)
+    covered: dict[tuple[str, str], int] = {}
+    for (split, _), clips in records.items():
+        for record in clips.values():
+            covered[(split, record.duration)] = covered.get((split, record.duration), 0) + 1
+    for (split, label), count in covered.items():
+        manifest.record_annotations(split, label, count)
+    command = command or _recorded_command(state)
+    state.command_file.parent.mkdir(parents=True, exist_ok=True)
+    state.command_file.write_text(command + "\n", encoding="utf-8")
+    return len(files), write_card(config, records, files, command)
+
+
+def _planned_splits(state: StateLayout) -> set[str]:
+    return {path.parent.name for path in state.plan_files()}
+
+
+def _recorded_command(state: StateLayout) -> str:
+    path = state.command_file
+    return path.read_text(encoding="utf-8").strip() if path.is_file() else ""
+
+
+def check_apart(dsec_root: Path, out: Path) -> None:
+    """The output never touches the source: refuse an --out inside, equal to or around the
+    DSEC root (the build would write next to the sequences, or over them)."""
+    root, target = Path(os.path.realpath(dsec_root)), Path(os.path.realpath(out))
+    if target == root or root in target.parents:
+        where = "is" if target == root else "is inside"
+        raise OutputError(
+            f"--out {out} {where} the DSEC root {dsec_root}: the build would write among "
+            "the source sequences. Choose an --out outside the DSEC root."
+        )
+    if target in root.parents:
+        raise OutputError(
+            f"--out {out} holds the DSEC root {dsec_root}: the build would mix its folders "
+            "with the source. Choose an --out beside the DSEC root, not above it."
+        )
 
 
 def check_writable(out: Path) -> None:
@@ -79,7 +143,11 @@ def check_writable(out: Path) -> None:
 
 
 def _build(
-    config: BuildConfig, executor: Executor, reporter: Reporter, rebuild_changed: bool
+    config: BuildConfig,
+    sources: list[SequenceSource],
+    executor: Executor,
+    reporter: Reporter,
+    rebuild_changed: bool,
 ) -> BuildReport:
     state = StateLayout(config.out)
     manifest = Manifest(state)
@@ -90,20 +158,21 @@ def _build(
         manifest.forget_components(set(changes))
     save_options(state, config)
     save_last_config(state, config)
-    plan = plan_build(config)
+    plan = plan_build(config, sources)
     store_plans(state, plan.planned, config)
     unsafe = _clear_stale_temps(config, plan.planned)
     planned = [p for p in plan.planned if p.source.key not in {f.key for f in unsafe}]
     jobs = sorted(_jobs(planned, config, manifest), key=_size_hint, reverse=True)
-    reporter.build_started(len(jobs))  # largest first (above) balances the pool
+    # Largest first (above) balances the pool; totals known before the first clip.
+    reporter.build_started(
+        len(jobs), sum(len(j.work.todo) for j in jobs), _events_to_read(jobs, config)
+    )
     report = BuildReport(
         results=plan.failures + unsafe + executor.run(jobs, reporter),
         too_short={p.source.key: p.plan.too_short_for for p in planned if p.plan.too_short_for},
     )
     # Workers killed mid-job (a Ray retry, an OOM kill) leave temps; no job runs now.
     _clear_stale_temps(config, planned)
-    if config.wants(JSON.name):
-        report.annotation_files = write_annotations(config, manifest, plan.splits)
     return report
 
 
@@ -118,6 +187,24 @@ def _jobs(
             work = WorkPlan.of(p.plan.clips_of(shard), done, config)
             jobs.append(SequenceJob(p.source, config, p.plan.timestamps, shard, work))
     return jobs
+
+
+def _events_to_read(jobs: list[SequenceJob], config: BuildConfig) -> int:
+    """Source events the jobs will read, from each file's millisecond index alone."""
+    by_source: dict[SequenceSource, list[tuple[int, int]]] = {}
+    for job in jobs:
+        by_source.setdefault(job.source, []).extend(job.work.event_windows(config))
+    total = 0
+    for source, windows in by_source.items():
+        if not windows:
+            continue
+        try:
+            with EventFile(source.files.events_h5) as events:
+                found = events.approx_index_at(np.array(windows, dtype=np.int64).ravel())
+        except InputError:
+            continue  # the job reports the broken file
+        total += int((found[1::2] - found[0::2]).sum())
+    return total
 
 
 def _clear_stale_temps(config: BuildConfig, planned: list[PlannedSequence]) -> list[JobResult]:

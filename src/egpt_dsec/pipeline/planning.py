@@ -9,7 +9,7 @@ from egpt_dsec.config import BuildConfig
 from egpt_dsec.execute.report import JobResult
 from egpt_dsec.layout.state import StateLayout
 from egpt_dsec.plan.sequence import SequencePlan, plan_sequence
-from egpt_dsec.source.discover import SequenceSource, discover_sequences
+from egpt_dsec.source.discover import SequenceSource
 from egpt_dsec.source.errors import InputError
 from egpt_dsec.source.timestamps import read_timestamps
 from egpt_dsec.state.plans import store_plan
@@ -36,8 +36,7 @@ class BuildPlan:
         return sorted({s.split for s in self.sources})
 
 
-def plan_build(config: BuildConfig) -> BuildPlan:
-    sources = discover_sequences(config.dsec_root, config.splits, config.sequences, config.camera)
+def plan_build(config: BuildConfig, sources: list[SequenceSource]) -> BuildPlan:
     planned, failed = [], []
     for source in sources:
         try:
@@ -46,7 +45,9 @@ def plan_build(config: BuildConfig) -> BuildPlan:
             log.error("%s: %s", source.key, exc)
             failed.append(JobResult(source.key, error=str(exc)))
             continue
-        plan = plan_sequence(timestamps, config.durations, config.overlap, config.shard_us)
+        plan = plan_sequence(
+            timestamps, config.durations, config.overlap, config.shard_us, config.image_idx
+        )
         planned.append(PlannedSequence(source, plan))
     return BuildPlan(sources, planned, failed)
 

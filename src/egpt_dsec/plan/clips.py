@@ -20,7 +20,7 @@ class Clip:
     t1: int  # absolute microseconds, exclusive
     frame_start: int  # frames [frame_start, frame_stop) lie inside the window
     frame_stop: int
-    image_idx: int  # EventGPT's image_idx: the frame nearest the window's end
+    image_idx: int  # EventGPT's image_idx (``IMAGE_IDX_RULES``): the clip's reference frame
 
     @property
     def key(self) -> tuple[str, int]:
@@ -39,8 +39,18 @@ def stride_us(duration: Duration, overlap: float) -> int:
     return stride
 
 
-def plan_windows(timestamps: NDArray[np.int64], duration: Duration, overlap: float) -> list[Clip]:
+# How a clip names its reference frame (``image_idx``): the first frame inside the clip
+# (what the replaced scripts stored), or the frame nearest the window's end (which can
+# lie just outside the clip).
+IMAGE_IDX_RULES: tuple[str, ...] = ("first", "nearest-end")
+
+
+def plan_windows(
+    timestamps: NDArray[np.int64], duration: Duration, overlap: float, image_idx: str = "first"
+) -> list[Clip]:
     """Windows ``[T0 + k*s, T0 + k*s + D)`` that end at or before the last image timestamp."""
+    if image_idx not in IMAGE_IDX_RULES:
+        raise ValueError(f"image_idx rule must be one of {IMAGE_IDX_RULES}, got {image_idx!r}")
     if len(timestamps) == 0:
         return []
     first, last = int(timestamps[0]), int(timestamps[-1])
@@ -58,17 +68,22 @@ def plan_windows(timestamps: NDArray[np.int64], duration: Duration, overlap: flo
             int(ends[k]),
             int(frame_starts[k]),
             int(frame_stops[k]),
-            nearest_frame(timestamps, int(ends[k])),
+            int(frame_starts[k])
+            if image_idx == "first"
+            else nearest_frame(timestamps, int(ends[k])),
         )
         for k in range(count)
     ]
 
 
 def plan_clips(
-    timestamps: NDArray[np.int64], durations: tuple[Duration, ...], overlap: float
+    timestamps: NDArray[np.int64],
+    durations: tuple[Duration, ...],
+    overlap: float,
+    image_idx: str = "first",
 ) -> list[Clip]:
     """All clips of all durations, ordered by start time (then duration), the streaming order."""
-    clips = [clip for d in durations for clip in plan_windows(timestamps, d, overlap)]
+    clips = [clip for d in durations for clip in plan_windows(timestamps, d, overlap, image_idx)]
     return sorted(clips, key=lambda c: (c.t0, c.duration.us, c.index))
 
 

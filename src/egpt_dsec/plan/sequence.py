@@ -43,7 +43,8 @@ def plan_sequence(
     durations: tuple[Duration, ...],
     overlap: float,
     shard_us: int | None,
+    image_idx: str = "first",
 ) -> SequencePlan:
-    clips = plan_clips(timestamps, durations, overlap)
+    clips = plan_clips(timestamps, durations, overlap, image_idx)
     shards = tuple(s for s in plan_shards(timestamps, shard_us) if any(s.owns(c) for c in clips))
     return SequencePlan(timestamps, durations, tuple(clips), shards)

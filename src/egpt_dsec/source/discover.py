@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from egpt_dsec.layout.dsec import SequenceFiles, split_folder
+from egpt_dsec.layout.dsec import (
+    EXPECTED_LAYOUT,
+    SequenceFiles,
+    looks_like_sequence,
+    split_folder,
+)
 from egpt_dsec.source.errors import InputError
 
 # Names become folder names in the output: only plain names, never paths.
+log = logging.getLogger(__name__)
+
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
@@ -50,10 +58,13 @@ def discover_sequences(
     sequences: tuple[str, ...] | None = None,
     camera: str = "left",
 ) -> list[SequenceSource]:
-    """All sequences under ``root/<split>/``, sorted by split then name."""
-    if not root.is_dir():
-        raise InputError(root, "DSEC root folder does not exist", "pass --dsec-root <folder>")
-    available = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    """All sequences under ``root/<split>/``, sorted by split then name.
+
+    A root one level off (a split, a sequence, or the folder above the root) is refused
+    with the folder to pass instead; a folder inside a split that is no sequence is
+    skipped with a warning.
+    """
+    available = _split_names(root)
     chosen = list(splits) if splits else available
     missing = [s for s in chosen if s not in available]
     if missing:
@@ -70,6 +81,9 @@ def discover_sequences(
                 continue
             if sequences and folder.name not in sequences:
                 continue
+            if not looks_like_sequence(folder):
+                log.warning("%s: not a DSEC sequence (no images/ or events/); skipped", folder)
+                continue
             check_safe_name(folder.name, "sequence", folder)
             found.append(SequenceSource(split, folder.name, folder, camera))
     if sequences:
@@ -78,6 +92,33 @@ def discover_sequences(
             raise InputError(
                 root, f"sequence(s) {sorted(unknown)} not found", "check --sequences and --splits"
             )
-    if not found:
-        raise InputError(root, "no sequence folders found", "expected <root>/<split>/<sequence>/")
     return found
+
+
+def _subfolders(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _is_split(folder: Path) -> bool:
+    return any(looks_like_sequence(child) for child in _subfolders(folder))
+
+
+def _split_names(root: Path) -> list[str]:
+    """The split folders of a DSEC root, or an InputError naming the folder to pass."""
+    if not root.is_dir():
+        raise InputError(root, "DSEC root folder does not exist", "pass --dsec-root <folder>")
+    splits = [p.name for p in _subfolders(root) if _is_split(p)]
+    if splits:
+        return splits
+    if looks_like_sequence(root):
+        fix = f"this is one sequence: pass the DSEC root, {root.parent.parent}"
+    elif _is_split(root):
+        fix = f"this is a split folder: pass its parent, {root.parent}"
+    else:
+        below = [p for p in _subfolders(root) if any(_is_split(q) for q in _subfolders(p))]
+        fix = (
+            f"the DSEC root seems to be one level down: pass {below[0]}"
+            if below
+            else f"expected {EXPECTED_LAYOUT} (see the README, Getting DSEC)"
+        )
+    raise InputError(root, "no DSEC sequences found here", fix)

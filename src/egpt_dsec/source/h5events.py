@@ -147,6 +147,16 @@ class EventFile:
             out[i] = idx
         return out
 
+    def approx_index_at(self, times: NDArray[np.int64]) -> NDArray[np.int64]:
+        """Like :meth:`index_at` from the ms index alone (no timestamps read): exact to the
+        millisecond, which is what a plan needs to count a window's events."""
+        rel_ms = (np.asarray(times, dtype=np.int64) - self.t_offset) // 1000
+        if not len(self._ms_to_idx):
+            return np.where(rel_ms < 0, 0, self.num_events).astype(np.int64)
+        inside = np.clip(rel_ms, 0, len(self._ms_to_idx) - 1)
+        found = self._ms_to_idx[inside]
+        return np.where(rel_ms >= len(self._ms_to_idx), self.num_events, found).astype(np.int64)
+
     def read(self, start: int, stop: int) -> Events:
         """Events [start, stop) with absolute int64 timestamps, checked against the sensor."""
         self.events_decoded += stop - start

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
-from egpt_dsec.fs import atomic_write_bytes
+from egpt_dsec.fs import atomic_write_bytes, open_for_append, read_json_lines
 from egpt_dsec.layout.state import StateLayout
 
 ClipKey = tuple[str, int]  # (duration label, clip index)
@@ -112,31 +112,19 @@ class ManifestWriter:
     """Appends one line per finished clip; flushed at once so a kill loses nothing done."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._file: IO[str] | None = None
+        self._file: IO[bytes] | None = None
 
     def append(self, record: ClipRecord) -> None:
         if self._file is None:
-            self._file = self.path.open("a", encoding="utf-8")
-            _end_cut_line(self.path, self._file)
-        self._file.write(record.to_line())
+            self._file = open_for_append(self.path)
+        self._file.write(record.to_line().encode())
         self._file.flush()
 
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
             self._file = None
-
-
-def _end_cut_line(path: Path, handle: IO[str]) -> None:
-    """After a crash mid-line, start on a fresh line so the cut line stays alone."""
-    size = path.stat().st_size
-    if size:
-        with path.open("rb") as f:
-            f.seek(size - 1)
-            if f.read(1) != b"\n":
-                handle.write("\n")
 
 
 def _rewrite(path: Path, records: list[ClipRecord]) -> None:
@@ -153,18 +141,5 @@ def _read_records(path: Path) -> Iterator[ClipRecord]:
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
-    """The raw JSON rows of one manifest file, parsed in one go (status reads 100,000
-    clips in well under a second); a last line cut by a crash is dropped."""
-    lines = path.read_text(encoding="utf-8").split("\n")[:-1]
-    try:
-        return list(json.loads("[" + ",".join(line for line in lines if line) + "]"))
-    except ValueError:
-        return [row for row in map(_parse_line, lines) if row is not None]
-
-
-def _parse_line(line: str) -> dict[str, Any] | None:
-    try:
-        row = json.loads(line)
-    except ValueError:
-        return None
-    return row if isinstance(row, dict) else None
+    """The raw JSON rows of one manifest file (status reads them without records)."""
+    return read_json_lines(path)

@@ -10,6 +10,7 @@ gets back a ``BuildConfig`` that describes every kind's files as they were built
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +18,18 @@ from egpt_dsec.config import BuildConfig, config_from_json, config_to_json, to_j
 from egpt_dsec.fs import atomic_write_bytes
 from egpt_dsec.kinds import BY_NAME, JSON, KINDS
 from egpt_dsec.layout.state import StateLayout
-from egpt_dsec.options import declared, value_of
+from egpt_dsec.options import NEW, declared, value_of
 
 KindOptions = dict[str, dict[str, Any]]  # kind -> dotted option -> JSON value
 
 # 0.1.0 recorded options by their last name ("crf"); the names are unique, so map them.
 _DOTTED = {d.name.rsplit(".", 1)[-1]: d.name for d in declared(BuildConfig)}
+# What an output recorded before an option existed was built with.
+_BEFORE = {
+    d.name: to_json_value(d.flag.before)
+    for d in declared(BuildConfig)
+    if d.flag is not None and d.flag.before is not NEW
+}
 
 
 def kind_options(config: BuildConfig) -> KindOptions:
@@ -51,10 +58,12 @@ def load_options(state: StateLayout) -> KindOptions:
     if not state.options_file.is_file():
         return {}
     recorded = json.loads(state.options_file.read_text())
-    return {
-        kind: {_DOTTED.get(name, name): value for name, value in options.items()}
-        for kind, options in recorded.items()
-    }
+    out = {}
+    for kind, options in recorded.items():
+        named = {_DOTTED.get(name, name): value for name, value in options.items()}
+        older = {n: v for n, v in _BEFORE.items() if n in BY_NAME[kind].options}
+        out[kind] = older | named
+    return out
 
 
 def save_options(state: StateLayout, config: BuildConfig) -> None:
@@ -93,10 +102,11 @@ def save_last_config(state: StateLayout, config: BuildConfig) -> None:
 
 
 def load_last_config(state: StateLayout) -> BuildConfig:
+    """The last build's config, at the folder it is read from (the output may have moved)."""
     path = state.last_build_file
     if not path.is_file():
         raise ValueError(f"{path} is missing: no build has run on this output yet")
-    return config_from_json(json.loads(path.read_text()))
+    return replace(config_from_json(json.loads(path.read_text())), out=state.out)
 
 
 def recorded_config(state: StateLayout, kind: str) -> BuildConfig:
@@ -105,4 +115,4 @@ def recorded_config(state: StateLayout, kind: str) -> BuildConfig:
     data = config_to_json(load_last_config(state))
     recorded = load_options(state).get(kind, {})
     data.update({name: v for name, v in recorded.items() if name in BY_NAME[kind].options})
-    return config_from_json(data)
+    return replace(config_from_json(data), out=state.out)

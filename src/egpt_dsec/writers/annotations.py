@@ -1,20 +1,23 @@
-"""The JSON files trainers load: EventGPT ``dataset.json`` and Video-LLaVA ``videollava.json``.
+"""The JSON items trainers load: EventGPT entries and Video-LLaVA entries.
 
-Paths are relative to each component folder (EventGPT's ``event_data`` is
-relative to the event folder the trainer is given). Entries are sorted and ids
-are derived from names, so the files are byte-identical on every run.
+Pure: clip records in, items out. Each item names its files through ``place``: relative
+to each kind's folder in a duration's own files (EventGPT's ``event_data`` is relative to
+the event folder the trainer is given), relative to the split folder in the files that
+combine all durations. Entries are sorted and ids are derived from names (unique across
+durations), so the files are byte-identical on every run.
 """
 
 from __future__ import annotations
 
 import json
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from egpt_dsec.durations import Duration
-from egpt_dsec.kinds import EVENT_IMAGE, EVENT_NPY, FILE_KINDS, MP4
+from egpt_dsec.kinds import EVENT_IMAGE, EVENT_NPY, FILE_KINDS, MP4, OutputKind
 from egpt_dsec.layout.output import clip_name, clip_rel
 from egpt_dsec.state.manifest import ClipRecord
 
@@ -33,6 +36,21 @@ class ClipEntry:
     def id(self) -> str:
         return f"{self.sequence}_{self.record.duration}_{clip_name(self.record.clip)}"
 
+    @property
+    def has_mp4(self) -> bool:
+        return MP4.name in self.record.components
+
+
+EVENT_TOKEN, VIDEO_TOKEN = "<event>", "<video>"  # what each trainer's human turn starts with
+
+# How an item spells a clip's file: (entry, kind, path in the kind's folder) -> path.
+Place = Callable[[ClipEntry, OutputKind, str], str]
+
+
+def in_kind_folder(entry: ClipEntry, kind: OutputKind, rel: str) -> str:
+    """A duration's own files: paths relative to each kind's folder."""
+    return rel
+
 
 def choose_question(entry_id: str, questions: tuple[str, ...]) -> str:
     """A stable pick from the question list (a hash of the id, not a random draw)."""
@@ -46,7 +64,9 @@ def _conversation(token: str, question: str) -> list[dict[str, str]]:
     ]
 
 
-def eventgpt_item(entry: ClipEntry, questions: tuple[str, ...]) -> dict[str, Any]:
+def eventgpt_item(
+    entry: ClipEntry, questions: tuple[str, ...], place: Place = in_kind_folder
+) -> dict[str, Any]:
     r = entry.record
     item: dict[str, Any] = {
         "id": entry.id,
@@ -65,11 +85,12 @@ def eventgpt_item(entry: ClipEntry, questions: tuple[str, ...]) -> dict[str, Any
             item["event_source"] = event_source(entry)
         elif kind is EVENT_IMAGE:
             item[kind.entry_key] = [
-                clip_rel(kind, entry.sequence, r.clip, part) for part in range(r.parts)
+                place(entry, kind, clip_rel(kind, entry.sequence, r.clip, part))
+                for part in range(r.parts)
             ]
         else:
-            item[kind.entry_key] = clip_rel(kind, entry.sequence, r.clip)
-    item["conversations"] = _conversation("<event>", choose_question(entry.id, questions))
+            item[kind.entry_key] = place(entry, kind, clip_rel(kind, entry.sequence, r.clip))
+    item["conversations"] = _conversation(EVENT_TOKEN, choose_question(entry.id, questions))
     return item
 
 
@@ -91,26 +112,35 @@ def event_source(entry: ClipEntry) -> dict[str, Any]:
 VIDEOLLAVA_PATH_KEY = "video"  # Video-LLaVA names the MP4, relative to the mp4 folder
 
 
-def videollava_item(entry: ClipEntry, questions: tuple[str, ...]) -> dict[str, Any]:
+def videollava_item(
+    entry: ClipEntry, questions: tuple[str, ...], place: Place = in_kind_folder
+) -> dict[str, Any]:
     return {
         "id": entry.id,
-        VIDEOLLAVA_PATH_KEY: clip_rel(MP4, entry.sequence, entry.record.clip),
-        "conversations": _conversation("<video>", choose_question(entry.id, questions)),
+        VIDEOLLAVA_PATH_KEY: place(entry, MP4, clip_rel(MP4, entry.sequence, entry.record.clip)),
+        "conversations": _conversation(VIDEO_TOKEN, choose_question(entry.id, questions)),
     }
 
 
-def render_json(items: list[dict[str, Any]]) -> bytes:
-    return (json.dumps(items, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+Items = list[dict[str, Any]]
 
 
-def annotation_files(
-    entries: list[ClipEntry], questions: tuple[str, ...]
-) -> tuple[bytes, bytes | None]:
-    """(dataset.json, videollava.json or None when no clip has an MP4) for one duration."""
-    ordered = sorted(entries, key=lambda e: (e.sequence, e.record.clip))
-    dataset = render_json([eventgpt_item(e, questions) for e in ordered])
-    with_mp4 = [e for e in ordered if MP4.name in e.record.components]
-    videollava = (
-        render_json([videollava_item(e, questions) for e in with_mp4]) if with_mp4 else None
+def annotation_items(
+    entries: list[ClipEntry], questions: tuple[str, ...], place: Place = in_kind_folder
+) -> tuple[Items, Items]:
+    """(EventGPT items, Video-LLaVA items of the clips with an MP4), in a stable order."""
+    ordered = sorted(
+        entries, key=lambda e: (Duration.parse(e.record.duration), e.sequence, e.record.clip)
     )
-    return dataset, videollava
+    return (
+        [eventgpt_item(e, questions, place) for e in ordered],
+        [videollava_item(e, questions, place) for e in ordered if e.has_mp4],
+    )
+
+
+def _entry_order(entry: ClipEntry) -> tuple[Duration, str, int]:
+    return (Duration.parse(entry.record.duration), entry.sequence, entry.record.clip)
+
+
+def render_json(items: Items) -> bytes:
+    return (json.dumps(items, indent=1, ensure_ascii=False) + "\n").encode("utf-8")

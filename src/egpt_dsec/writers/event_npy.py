@@ -129,6 +129,11 @@ class _Layout:
         return _Layout(tuple(static), tuple(regions), n, pos + len(pending))
 
 
+def npy_file_size(meta: ClipMetadata) -> int:
+    """The exact size of the clip's file, known before any event (for ``plan``)."""
+    return _Layout.for_meta(meta).size
+
+
 def _le_bytes(arr: np.ndarray) -> memoryview:
     """The array's data as contiguous little-endian bytes (no copy when already so)."""
     le = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<"))

@@ -1,9 +1,5 @@
-"""Reading a built output for the preview: the one place that knows today's layout.
-
-``OUT/<split>/<duration>/dataset.json`` entries name their files relative to the
-component folders (``event_npy/``, ``event_image/``, ``video/``, ``mp4/``); this module
-turns them into absolute paths and picks which clips to show. (The lead ports it to the
-layout module after the refactor.)
+"""Reading a built output for the preview: which durations it has, their EventGPT
+entries, and each entry's files as absolute paths (through the build's recorded layout).
 """
 
 from __future__ import annotations
@@ -53,28 +49,30 @@ class PreviewClip:
 def built_durations(
     out: Path, splits: tuple[str, ...] | None = None, durations: tuple[Duration, ...] | None = None
 ) -> list[tuple[str, Duration]]:
-    """(split, duration) pairs with a ``dataset.json``, in split then duration order."""
+    """(split, duration) pairs with an EventGPT file, in split then duration order."""
+    layout = output_layout(out)
     found = []
-    layout = OutputLayout(out)
-    for split_dir in sorted(p for p in Path(out).iterdir() if p.is_dir() and p.name[0] != "."):
-        if splits is not None and split_dir.name not in splits:
+    for split, label, _ in StateLayout(out).annotations_files():
+        duration = Duration.parse(label)
+        if splits is not None and split not in splits:
             continue
-        for folder in split_dir.iterdir():
-            try:
-                duration = Duration.parse(folder.name)
-            except ValueError:
-                continue
-            wanted = durations is None or duration in durations
-            if wanted and layout.dataset_json(split_dir.name, duration).is_file():
-                found.append((split_dir.name, duration))
+        wanted = durations is None or duration in durations
+        if wanted and layout.eventgpt_json(split, duration).is_file():
+            found.append((split, duration))
     return sorted(found, key=lambda pair: (pair[0], pair[1].us))
 
 
+def output_layout(out: Path) -> OutputLayout:
+    """The folder names the build at ``out`` used."""
+    return recorded_config(StateLayout(out), EVENT_NPY.name).output
+
+
 def load_entries(out: Path, split: str, duration: Duration) -> list[dict[str, Any]]:
-    with OutputLayout(out).dataset_json(split, duration).open(encoding="utf-8") as f:
+    path = output_layout(out).eventgpt_json(split, duration)
+    with path.open(encoding="utf-8") as f:
         entries = json.load(f)
     if not isinstance(entries, list):
-        raise ValueError(f"{OutputLayout(out).dataset_json(split, duration)}: not a JSON list")
+        raise ValueError(f"{path}: not a JSON list")
     return entries
 
 
@@ -96,7 +94,7 @@ def _conversation(entry: dict[str, Any]) -> tuple[str, str]:
 
 
 def to_clip(out: Path, split: str, duration: Duration, entry: dict[str, Any]) -> PreviewClip:
-    layout = OutputLayout(out)
+    layout = output_layout(out)
 
     def folder(kind: OutputKind) -> Path:
         return layout.kind_dir(split, duration, kind)

@@ -192,10 +192,10 @@ def _section(
 
 
 def write_preview(config: PreviewConfig) -> PreviewResult:
-    """Write ``OUT/preview/``; raises ValueError when the output has no dataset.json."""
+    """Write ``OUT/preview/``; raises ValueError when the output has no JSON files."""
     pairs = built_durations(config.out, config.splits, config.durations)
     if not pairs:
-        raise ValueError(f"no dataset.json under {config.out}: build the dataset first")
+        raise ValueError(f"no EventGPT JSON under {config.out}: build the dataset first")
     page_dir = config.dest or config.out / PREVIEW_DIR
     writer = _Writer(page_dir / ASSETS_DIR)
     sources: dict = {}

@@ -8,8 +8,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
-from egpt_dsec.kinds import JSON
-from egpt_dsec.layout.output import OutputLayout
+from egpt_dsec.kinds import EVENT_NPY, JSON
 from egpt_dsec.layout.state import STATE_DIR, StateLayout
 from egpt_dsec.reports.verify.annotations import json_problems
 from egpt_dsec.reports.verify.built import Built
@@ -64,11 +63,15 @@ def verify_output(
     there raises InputError (a wrong root would otherwise flag every clip). A folder that
     holds no build raises ValueError rather than passing with nothing checked.
     """
-    layout, state = OutputLayout(out), StateLayout(out)
-    if not state.root.is_dir():
-        raise ValueError(f"{out} holds no egpt-dsec build (no {STATE_DIR} folder)")
+    state = StateLayout(out)
+    if not state.root.is_dir() or not state.last_build_file.is_file():
+        raise ValueError(
+            f"{out} holds no egpt-dsec build (no {STATE_DIR} folder with a finished plan); "
+            "give the --out of a build"
+        )
     manifest = Manifest(state)
     built = Built.load(state)
+    layout = built.of(EVENT_NPY).output
     records = manifest.all_records()
     busy = running(state)
     plans = {(p.split, p.sequence): p for p in stored_plans(state)}
@@ -76,7 +79,7 @@ def verify_output(
     if dsec_root is not None:
         sources = load_sources(dsec_root, [k for k, v in records.items() if v], built, plans)
     collect = _Collector(reporter)
-    collect.problems, collect.checked[TEMP] = temp_problems(out)
+    collect.problems, collect.checked[TEMP] = temp_problems(layout)
     with ThreadPoolExecutor(workers) if workers > 1 else contextlib.nullcontext() as pool:
         for key, sequence_records in sorted(records.items()):
             source = sources.get(key)
@@ -89,7 +92,7 @@ def verify_output(
                 if source is not None:
                     source.events.close()
     problems = collect.problems + mp4_size_problems(collect.mp4_sizes, sources, built)
-    found, collect.checked[JSON.name] = json_problems(layout, manifest, records, built, dsec_root)
+    found, collect.checked[JSON.name] = json_problems(state, records, built, dsec_root)
     checked_all = {c: collect.checked[c] for c in REPORT_COMPONENTS}
     return VerifyReport(checked_all, _drop_repeats(problems + found), collect.clips, busy)
 

@@ -10,15 +10,14 @@ from egpt_dsec.layout.output import OutputLayout
 from egpt_dsec.reports.verify.report import TEMP, Problem
 
 
-def temp_problems(out: Path) -> tuple[list[Problem], int]:
+def temp_problems(layout: OutputLayout) -> tuple[list[Problem], int]:
     """Temp names anywhere in the output, and how many folders were scanned.
 
     Clip frame folders are not entered: the video check lists those itself.
     """
-    layout = OutputLayout(out)
     problems = []
     folders = 0
-    for folder, dirs, files in os.walk(out):
+    for folder, dirs, files in os.walk(layout.root):
         folders += 1
         here = Path(folder)
         problems += [_temp_problem(layout, here / n) for n in dirs + files if is_temp_name(n)]

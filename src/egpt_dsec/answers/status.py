@@ -6,7 +6,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from egpt_dsec.annotate import dataset
+from egpt_dsec.durations import Duration
+from egpt_dsec.layout.state import StateLayout
+from egpt_dsec.state.options_record import load_last_config
 
 
 @dataclass(frozen=True)
@@ -28,8 +30,13 @@ class AnswerCounts:
 
 def annotation_status(out: Path) -> dict[tuple[str, str], AnswerCounts]:
     """(split, duration label) -> counts; groups never annotated are absent."""
+    state = StateLayout(out)
+    if not state.last_build_file.is_file():
+        return {}
+    layout = load_last_config(state).output
     status = {}
-    for group, path in dataset.provenance_files(out):
+    for split, duration, _ in state.annotations_files():
+        group, path = (split, duration), layout.provenance_json(split, Duration.parse(duration))
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
             c = record["counts"]

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from egpt_dsec.annotate.select import Outcome
+from egpt_dsec.answers.select import Outcome
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from egpt_dsec.annotate.answers_log import Answer, AnswerKey
-from egpt_dsec.annotate.questions import pick_question
+from egpt_dsec.answers.log import Answer, AnswerKey
+from egpt_dsec.answers.questions import pick_question
 
 SELECT_MODES: tuple[str, ...] = ("best", "one", "all")
 KEPT = "kept"

@@ -7,29 +7,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
-from egpt_dsec.annotate.select import FAILED, KEPT, LEFT_OUT, UNANSWERED, Outcome
-from egpt_dsec.annotate.settings import AnswerSettings
+from egpt_dsec.answers.model import ActiveAnswers
+from egpt_dsec.answers.select import FAILED, KEPT, LEFT_OUT, UNANSWERED, Outcome
 
 HISTOGRAM_BINS = 10
-
-
-@dataclass(frozen=True)
-class RunChoices:
-    """The run options that decide the JSON but not the answers."""
-
-    questions: tuple[str, ...]
-    select: str
-    min_confidence: float
-
-
-def endpoint_host(endpoint: str) -> str:
-    """``http://gpu-box:8000/v1`` -> ``gpu-box:8000`` (no path, no credentials)."""
-    parts = urlsplit(endpoint)
-    return parts.hostname + (f":{parts.port}" if parts.port else "") if parts.hostname else ""
 
 
 def count_outcomes(outcomes: Iterable[Outcome]) -> dict[str, Any]:
@@ -58,19 +41,18 @@ def histogram(values: Iterable[float], bins: int = HISTOGRAM_BINS) -> dict[str, 
 
 
 def provenance_record(
-    settings: AnswerSettings,
-    choices: RunChoices,
-    outcomes: list[Outcome],
-    sources: Counter[str],
+    active: ActiveAnswers, template: str, outcomes: list[Outcome], sources: list[str]
 ) -> dict[str, Any]:
+    """Model, settings, prompt, choices, counts and confidence histogram of one group."""
     scored = [o.confidence for o in outcomes if o.answered and o.confidence is not None]
+    choices = active.choices
     return {
-        "model": settings.model,
-        "sources": dict(sorted(sources.items())),
-        "settings_key": settings.key,
-        "settings": settings.to_json(),
-        "prompt_template_sha256": settings.prompt_sha256,
-        "prompt_template": settings.prompt_template,
+        "model": active.model,
+        "sources": dict(sorted(Counter(sources).items())),
+        "settings_key": active.key,
+        "settings": active.settings,
+        "prompt_template_sha256": active.settings.get("prompt_sha256"),
+        "prompt_template": template,
         "questions": list(choices.questions),
         "select": choices.select,
         "min_confidence": choices.min_confidence,

@@ -1,10 +1,9 @@
 """The answers log: every answered request, appended and fsynced as it arrives.
 
-``<state>/answers/<settings key>/<split>/<duration>.jsonl``, one JSON line per
-request outcome. A run asks only what has no ``ok`` line; a kill loses at most the
-requests in flight (a cut last line is skipped on read). A changed model, prompt or
-setting gets a new key, is refused unless asked for (``--reanswer``), and never
-touches the answers of another key.
+One JSON-lines file per settings key, split and duration (``StateLayout.answers_file``),
+one line per request outcome. A run asks only what has no ``ok`` line; a kill loses at
+most the requests in flight (a cut last line is skipped on read). Answers of another
+settings key are never touched.
 """
 
 from __future__ import annotations
@@ -17,14 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from egpt_dsec.annotate.errors import AnnotateError
-from egpt_dsec.annotate.files import atomic_write_bytes, open_for_append, read_json_lines
-from egpt_dsec.annotate.settings import AnswerSettings, describe_changes
-
-ANSWERS_DIR = "answers"  # the log's folder inside the output's state folder
-ACTIVE_FILE = "active.json"
-SETTINGS_FILE = "settings.json"
-TEMPLATE_FILE = "prompt_template.txt"
+from egpt_dsec.fs import open_for_append, read_json_lines
+from egpt_dsec.layout.state import StateLayout
 
 AnswerKey = tuple[str, str]  # (clip id, question text)
 
@@ -74,13 +67,13 @@ def latest(answers: Iterable[Answer]) -> dict[AnswerKey, Answer]:
 class AnswersLog:
     """The log of one settings key; appends are whole lines, flushed and fsynced."""
 
-    def __init__(self, root: Path, key: str) -> None:
-        self.folder = root / key
+    def __init__(self, state: StateLayout, key: str) -> None:
+        self.state, self.key = state, key
         self._handles: dict[tuple[str, str], IO[bytes]] = {}
         self._lock = threading.Lock()  # the online writer appends from a thread
 
     def path(self, split: str, duration: str) -> Path:
-        return self.folder / split / f"{duration}.jsonl"
+        return self.state.answers_file(self.key, split, duration)
 
     def read(self, split: str, duration: str) -> dict[AnswerKey, Answer]:
         rows = read_json_lines(self.path(split, duration))
@@ -107,26 +100,3 @@ class AnswersLog:
             for handle in self._handles.values():
                 handle.close()
             self._handles.clear()
-
-
-def activate(root: Path, settings: AnswerSettings, reanswer: bool) -> None:
-    """Make ``settings`` the output's current ones; refuse a change unless ``reanswer``."""
-    active = root / ACTIVE_FILE
-    if active.is_file() and not reanswer:
-        try:
-            old = json.loads(active.read_text(encoding="utf-8"))
-        except ValueError:
-            old = {}
-        if old.get("key") != settings.key:
-            changes = describe_changes(old.get("settings", {}), settings.to_json())
-            raise AnnotateError(
-                f"this output was annotated with other settings ({'; '.join(changes)}); "
-                "pass --reanswer to answer again with the new ones (the old answers stay "
-                f"in {root / str(old.get('key'))}), or use the old settings"
-            )
-    record = {"key": settings.key, "settings": settings.to_json()}
-    data = json.dumps(record, indent=1, sort_keys=True).encode()
-    folder = root / settings.key
-    atomic_write_bytes(folder / SETTINGS_FILE, data)
-    atomic_write_bytes(folder / TEMPLATE_FILE, settings.prompt_template.encode("utf-8"))
-    atomic_write_bytes(active, data)

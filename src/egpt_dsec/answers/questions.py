@@ -5,7 +5,7 @@ from __future__ import annotations
 import zlib
 from pathlib import Path
 
-from egpt_dsec.annotate.errors import AnnotateError
+from egpt_dsec.answers.errors import AnnotateError
 
 # EventGPT's 10 most frequent DSEC questions, verbatim, most frequent first.
 DEFAULT_QUESTIONS: tuple[str, ...] = (
