@@ -19,7 +19,7 @@ log = logging.getLogger("egpt_dsec.progress")
 def format_eta(seconds: float | None) -> str:
     if seconds is None:
         return "?"
-    minutes, secs = divmod(int(round(seconds)), 60)
+    minutes, secs = divmod(round(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
