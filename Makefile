@@ -18,8 +18,10 @@ $(VENV)/.installed: pyproject.toml
 demo: install
 	rm -rf $(DEMO)
 	$(BIN)/egpt-dsec synth $(DEMO)/dsec --sequences 1 --test-sequences 1 --seconds 20 --rate 1e5 --seed 0
+	$(BIN)/egpt-dsec plan --dsec-root $(DEMO)/dsec --out $(DEMO)/out
 	$(BIN)/egpt-dsec build --dsec-root $(DEMO)/dsec --out $(DEMO)/out --workers 2
 	$(BIN)/egpt-dsec status --out $(DEMO)/out
+	@echo "dataset card: $(DEMO)/out/README.md"
 
 test: install
 	$(BIN)/python -m pytest -q

@@ -20,7 +20,9 @@ from egpt_dsec.durations import parse_durations
 from egpt_dsec.layout.output import EVENTGPT_JSON, VIDEOLLAVA_JSON
 from egpt_dsec.layout.state import StateLayout
 from egpt_dsec.pipeline import build
+from egpt_dsec.reports.verify import fix_output, verify_output
 from egpt_dsec.state.lock import output_lock
+from egpt_dsec.state.options_record import load_last_config
 from fake_vlm_server import (
     SERVED_MODEL,
     FakeVLMServer,
@@ -388,3 +390,23 @@ def test_a_running_build_or_annotate_is_one_clear_line(
         assert run(out, server) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: another build is writing") and "\n" not in err
+
+
+def test_a_rebuild_and_verify_fix_keep_the_answers(out: Path) -> None:
+    """The JSON files come from the manifest and the answers log: a later build, and
+    ``verify --fix`` of a damaged file, write them back with the answers."""
+    with FakeVLMServer() as server:
+        assert run(out, server, "--select", "one", "--min-confidence", "0") == 0
+    answered = json_files(out)
+    assert any('"answer_meta"' in data.decode() for data in answered.values())
+    config = load_last_config(StateLayout(out))
+    assert not build(config).failures
+    assert json_files(out) == answered
+    assert verify_output(out).ok()
+    damaged = out / GROUPS[0][0] / GROUPS[0][1] / EVENTGPT_JSON
+    damaged.write_text("[]\n")
+    report = verify_output(out)
+    assert [p.path for p in report.problems] == [damaged]
+    fix_output(out, report)
+    assert not build(config).failures
+    assert json_files(out) == answered and verify_output(out).ok()

@@ -51,10 +51,71 @@ def clean_build(slow_dsec: Path, tmp_path_factory: pytest.TempPathFactory) -> Bu
     return config
 
 
-def _cli_build(dsec: Path, out: Path, workers: int) -> subprocess.Popen[str]:
+def _cli_build(
+    dsec: Path, out: Path, workers: int, *extra: str, group: bool = False
+) -> subprocess.Popen[str]:
+    """The CLI build; ``group`` starts it in its own process group, as a shell job is
+    (Ctrl-C then goes to the driver and every worker)."""
     args = [sys.executable, "-m", "egpt_dsec", "build", "--dsec-root", str(dsec), "--out", str(out),
-            "--durations", "500ms,1s,2s", "--workers", str(workers)]  # fmt: skip
-    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            "--durations", "500ms,1s,2s", "--workers", str(workers), *extra]  # fmt: skip
+    return subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=group
+    )
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_ctrl_c_with_two_workers_stops_every_worker_within_5_s(
+    clean_build: BuildConfig, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    proc = _cli_build(clean_build.dsec_root, out, 2, group=True)
+    _wait_for_progress(out, proc)
+    stopped_at = time.monotonic()
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+    _, stderr = proc.communicate(timeout=60)
+    while _group_alive(proc.pid) and time.monotonic() - stopped_at < 30:
+        time.sleep(0.05)
+    elapsed = time.monotonic() - stopped_at
+    if proc.returncode == 0:
+        pytest.skip("the build finished before the signal arrived")
+    assert proc.returncode == 130, stderr
+    assert elapsed < 5.0, f"workers took {elapsed:.1f} s to stop"
+    assert stderr.count("stopping:") == 1 and "run the same command again" in stderr
+    assert "Traceback" not in stderr
+    assert temp_files(out) == []
+    assert not build(replace(clean_build, out=out)).failures
+    assert tree_hashes(out) == tree_hashes(clean_build.out)
+
+
+def test_a_second_ctrl_c_exits_at_once(clean_build: BuildConfig, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = _cli_build(clean_build.dsec_root, out, 2, group=True)
+    _wait_for_progress(out, proc)
+    os.killpg(proc.pid, signal.SIGINT)
+    time.sleep(0.05)
+    second = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    if proc.returncode == 0:
+        pytest.skip("the build finished before the signal arrived")
+    # 130, or killed by the signal itself when it lands while Python exits (a shell shows
+    # both as 130)
+    assert proc.returncode in (130, -signal.SIGINT) and time.monotonic() - second < 2.0
+    assert "stopped at once" in stderr or "run the same command again" in stderr
+    deadline = time.monotonic() + 10
+    while _group_alive(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _group_alive(proc.pid)  # the workers went too
+    assert not build(replace(clean_build, out=out)).failures  # the next run cleans up
+    assert temp_files(out) == []
+    assert tree_hashes(out) == tree_hashes(clean_build.out)
 
 
 def _wait_for_progress(out: Path, proc: subprocess.Popen[str], timeout: float = 60) -> None:

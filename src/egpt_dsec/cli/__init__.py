@@ -8,6 +8,7 @@ Every error is one line on stderr naming the fix, never a traceback (``-v`` show
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import os
@@ -75,8 +76,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 130
     except BrokenPipeError:
-        # The reader went away (``status | head``): say nothing more, like any Unix tool.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        # The reader went away (``status | head``): say nothing more, like any Unix tool,
+        # and point stdout at /dev/null so the final flush at exit cannot fail again.
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except Exception as exc:
         return _report(exc, args.verbose)

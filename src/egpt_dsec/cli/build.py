@@ -31,6 +31,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="rebuild the components whose options differ from the existing output",
     )
+    parser.add_argument(
+        "--no-space-check",
+        action="store_true",
+        help="start even when the plan says the output will not fit in the free space",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
     from egpt_dsec.progress import LogProgress, TerminalProgress
 
     config = config_from_args(args, BuildConfig)
+    if not _plan_allows(config, args.no_space_check):
+        return 2
     progress = TerminalProgress() if sys.stderr.isatty() else LogProgress()
     started = time.monotonic()
     try:
@@ -46,11 +53,32 @@ def run(args: argparse.Namespace) -> int:
             executor=_executor(args),
             reporter=progress,
             rebuild_changed=args.rebuild_changed,
+            command=" ".join(["egpt-dsec", *sys.argv[1:]]),
         )
     finally:
         progress.close()
     _print_outcome(report, config, time.monotonic() - started)
     return 1 if report.failures else 0
+
+
+def _plan_allows(config: BuildConfig, no_space_check: bool) -> bool:
+    """Print the plan's summary; False (with the reason) when what is left to build will
+    not fit in the free space."""
+    from egpt_dsec.reports.plan.collect import estimate_build, remaining_bytes
+    from egpt_dsec.reports.plan.format import size, summary
+
+    estimate = estimate_build(config)
+    print(summary(estimate), flush=True)
+    needed = remaining_bytes(estimate, config.out)
+    if no_space_check or estimate.free_bytes is None or needed <= estimate.free_bytes:
+        return True
+    print(
+        f"error: the build needs about {size(needed)} more but {config.out} has "
+        f"{size(estimate.free_bytes)} free; free some space, choose another --out, or "
+        "pass --no-space-check to start anyway",
+        file=sys.stderr,
+    )
+    return False
 
 
 def _print_outcome(report: BuildReport, config: BuildConfig, seconds: float) -> None:
@@ -63,6 +91,8 @@ def _print_outcome(report: BuildReport, config: BuildConfig, seconds: float) -> 
     for key, durations in sorted(report.too_short.items()):
         print(f"note: {key} is too short for {', '.join(durations)} (no clips)")
     print(f"status: egpt-dsec status --out {config.out}")
+    if report.card is not None:
+        print(f"dataset card: {report.card}")
     if report.failures:
         print(f"\n{len(report.failures)} sequence(s) FAILED:", file=sys.stderr)
         for failure in report.failures:

@@ -8,27 +8,37 @@ from typing import Any
 from egpt_dsec.options import Declared, build_from, declared
 
 
-def _help(d: Declared) -> str:
+def _help(d: Declared, default: Any) -> str:
     assert d.flag is not None
     flag = d.flag
     parts = [flag.help]
-    if not d.required:
-        shown = flag.show(d.default) if flag.show else d.default
+    if default is not _REQUIRED:
+        shown = flag.show(default) if flag.show else default
         parts.append(f"default: {shown}")
     if flag.example:
         parts.append(f"e.g. {flag.flag} {flag.example}")
     return "; ".join(parts)
 
 
-def add_config_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
+_REQUIRED = object()
+
+
+def add_config_arguments(
+    parser: argparse.ArgumentParser, cls: type, defaults: dict[str, Any] | None = None
+) -> None:
     """One flag per declared option of ``cls``; options not given stay unset (defaults
-    come from the dataclass, in one place)."""
+    come from the dataclass, in one place). ``defaults`` gives a command's own default
+    for an option the dataclass requires (``plan`` needs no ``--out``)."""
+    defaults = defaults or {}
     for d in declared(cls):
         if d.flag is None:
             continue
-        kwargs: dict[str, Any] = {"dest": d.name, "help": _help(d)}
-        if d.required:
+        default = defaults.get(d.name, _REQUIRED if d.required else d.default)
+        kwargs: dict[str, Any] = {"dest": d.name, "help": _help(d, default)}
+        if default is _REQUIRED:
             kwargs["required"] = True
+        elif d.name in defaults:
+            kwargs["default"] = default
         else:
             kwargs["default"] = argparse.SUPPRESS
         if d.flag.choices:

@@ -8,15 +8,28 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, required=True, help="the output folder")
-    parser.add_argument("--format", choices=("table", "markdown", "json"), default="table")
+    parser.add_argument(
+        "--out", type=Path, required=True, help="the output folder of a build; e.g. --out out"
+    )
+    parser.add_argument(
+        "--format",
+        choices=("table", "markdown", "json"),
+        default="table",
+        help="table for people, markdown for reports, json for scripts; default: table",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    from egpt_dsec.layout.state import StateLayout
     from egpt_dsec.reports.status import collect_status, format_markdown, format_table
 
-    if not args.out.is_dir():
-        print(f"error: {args.out} does not exist: nothing has been built there", file=sys.stderr)
+    if not StateLayout(args.out).plan_files():
+        what = "does not exist" if not args.out.is_dir() else "holds no egpt-dsec build"
+        print(
+            f"error: {args.out} {what}: give the --out of a build "
+            f"(egpt-dsec build --dsec-root DSEC --out {args.out})",
+            file=sys.stderr,
+        )
         return 2
     status = collect_status(args.out)
     text = {"table": format_table, "markdown": format_markdown}.get(args.format)

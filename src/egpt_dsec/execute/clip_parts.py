@@ -58,26 +58,13 @@ class ClipPart:
         self.ctx.stats.add_bytes(self.kind.name, path.stat().st_size)
 
 
-def clip_metadata(clip: Clip, num_events: int) -> ClipMetadata:
-    """The EventGPT metadata stored beside a clip's events."""
-    return ClipMetadata(
-        time_start=clip.t0,
-        time_end=clip.t1,
-        duration_ms=clip.duration.ms,
-        image_timestamp=clip.t1,
-        image_idx=clip.image_idx,
-        image_indices_in_clip=tuple(clip.frame_indices),
-        num_events=num_events,
-    )
-
-
 class NpyPart(ClipPart):
     kind = EVENT_NPY
     wants_events = True
 
     def __init__(self, ctx: SequenceContext, clip: Clip, num_events: int) -> None:
         super().__init__(ctx, clip, num_events)
-        self._writer = EventNpyWriter(self.path(), clip_metadata(clip, num_events))
+        self._writer = EventNpyWriter(self.path(), ClipMetadata.of(clip, num_events))
 
     def feed_events(self, offset: int, events: Events) -> None:
         with self.ctx.stats.timed("write_npy"):

@@ -75,6 +75,7 @@ def _interrupt(signum: int, frame: object) -> None:
     then the process exits; an idle worker exits at once."""
     if not _in_job:
         os._exit(0)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one unwind: let the cleanup finish
     raise KeyboardInterrupt(f"signal {signum}")
 
 
@@ -120,19 +121,19 @@ class LocalExecutor:
                         reporter.job_finished(results[i])
                 _drain(channel, reporter)
             except BaseException:
-                _stop_workers(pool, pending)
+                _stop_workers(pool)
                 raise
         return [results[i] for i in range(len(jobs))]
 
 
-def _stop_workers(pool: ProcessPoolExecutor, pending: dict[Future[JobResult], int]) -> None:
-    """Cancel queued jobs and interrupt running ones, which clean up before they exit.
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Interrupt every worker: a running job cleans up, then its worker exits; an idle one
+    exits at once, so no queued job starts (the pool, broken, fails the rest).
 
     A worker that has not exited after ``STOP_GRACE_SECONDS`` is killed: its temp
-    files are then removed by the next build, before any job starts.
+    files are then removed by the next build, before any job starts. Futures are never
+    cancelled here: the pool's own thread fails them when it sees its workers gone.
     """
-    for future in pending:
-        future.cancel()
     processes = list(getattr(pool, "_processes", {}).values())
     for process in processes:
         with contextlib.suppress(ProcessLookupError):
@@ -142,7 +143,7 @@ def _stop_workers(pool: ProcessPoolExecutor, pending: dict[Future[JobResult], in
         process.join(max(0.0, deadline - time.monotonic()))
         if process.is_alive():
             process.kill()
-    pool.shutdown(wait=False, cancel_futures=True)
+    pool.shutdown(wait=False)
 
 
 def _drain(channel: Any, reporter: Reporter) -> None:

@@ -29,7 +29,6 @@ from egpt_dsec.execute.sequence_pass import SequencePass, remux_clips
 from egpt_dsec.execute.work import WorkPlan
 from egpt_dsec.fs import UnsafeOutputPath
 from egpt_dsec.kinds import MP4
-from egpt_dsec.layout.output import OutputLayout
 from egpt_dsec.layout.state import StateLayout, unit_name
 from egpt_dsec.plan.clips import Clip
 from egpt_dsec.plan.shards import Shard
@@ -105,7 +104,7 @@ def _run(job: SequenceJob, manifest: Manifest, reporter: Reporter) -> JobResult:
 
     frame_paths = list_frames(source.files.frames_dir, len(job.timestamps))
     size = video_size(*frame_size(frame_paths[0]), config.video.size)
-    layout = OutputLayout(config.out)
+    layout = config.output
     ctx = SequenceContext(
         source.split, source.name, config, layout, job.timestamps, frame_paths, size, stats
     )

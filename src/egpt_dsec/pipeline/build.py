@@ -18,7 +18,6 @@ from egpt_dsec.execute.report import JobResult, JobStats, NullReporter, Reporter
 from egpt_dsec.execute.work import WorkPlan
 from egpt_dsec.fs import UnsafeOutputPath, ensure_inside, remove_stale_temps
 from egpt_dsec.kinds import JSON
-from egpt_dsec.layout.output import OutputLayout
 from egpt_dsec.layout.state import StateLayout
 from egpt_dsec.pipeline.card import write_card
 from egpt_dsec.pipeline.json_files import write_dataset_files
@@ -211,7 +210,7 @@ def _clear_stale_temps(config: BuildConfig, planned: list[PlannedSequence]) -> l
     """Remove what crashed runs or killed workers left, under the lock and while no job
     runs (jobs of one sequence run side by side and must not delete each other's temps).
     A sequence whose output folder lies outside OUT (a planted link) fails alone."""
-    layout, state = OutputLayout(config.out), StateLayout(config.out)
+    layout, state = config.output, StateLayout(config.out)
     failures = []
     for source in (p.source for p in planned):
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,14 @@ def save_png(final_path: Path, pixels: NDArray[np.uint8], compress_level: int = 
         )
     if not 0 <= compress_level <= 9:
         raise ValueError(f"PNG compress level must be 0..9, got {compress_level}")
-    image = Image.fromarray(np.ascontiguousarray(pixels))  # RGB or RGBA from the shape
+    data = png_bytes(pixels, compress_level)
     with atomic_path(final_path) as tmp:
-        image.save(tmp, format="PNG", compress_level=compress_level, optimize=False)
+        tmp.write_bytes(data)
+
+
+def png_bytes(pixels: NDArray[np.uint8], compress_level: int = 1) -> bytes:
+    """The PNG file of ``pixels``, in memory (what :func:`save_png` writes)."""
+    image = Image.fromarray(np.ascontiguousarray(pixels))  # RGB or RGBA from the shape
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=compress_level, optimize=False)
+    return buffer.getvalue()

@@ -26,6 +26,7 @@ import numpy as np
 
 from egpt_dsec.events import EVENT_DTYPES, EVENT_FIELDS, Events
 from egpt_dsec.fs import remove_path, temp_path_for
+from egpt_dsec.plan.clips import Clip
 from egpt_dsec.writers.npy_pickle import (
     ARRAY_SUFFIX,
     OBJECT_DTYPE_REDUCE,
@@ -73,6 +74,19 @@ class ClipMetadata:
             object.__setattr__(self, f.name, normalized)
         if self.num_events < 0:
             raise ValueError(f"ClipMetadata.num_events must be >= 0, got {self.num_events}")
+
+    @staticmethod
+    def of(clip: Clip, num_events: int) -> ClipMetadata:
+        """The metadata of a planned clip holding ``num_events`` events."""
+        return ClipMetadata(
+            time_start=clip.t0,
+            time_end=clip.t1,
+            duration_ms=clip.duration.ms,
+            image_timestamp=clip.t1,
+            image_idx=clip.image_idx,
+            image_indices_in_clip=tuple(clip.frame_indices),
+            num_events=num_events,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """Metadata in EventGPT's key order, with a list for the image indices."""

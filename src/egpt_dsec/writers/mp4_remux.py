@@ -9,6 +9,8 @@ without decoding: each frame is encoded once instead of once per clip that holds
 from __future__ import annotations
 
 import contextlib
+import io
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -231,3 +233,28 @@ def remux_clip(
         remove_path(tmp)
         raise
     return len(run)
+
+
+def probe_encode(
+    frames: list[av.VideoFrame], size: tuple[int, int], options: VideoOptions
+) -> tuple[float, float, float]:
+    """Encode ``frames`` in memory as remux mode does (an IDR every 5th frame): the mean
+    bytes of a keyframe and of another frame, and the seconds per frame (for ``plan``)."""
+    buffer = io.BytesIO()
+    sizes: list[tuple[bool, int]] = []
+    started = time.perf_counter()
+    with av.open(buffer, "w", format="mp4", container_options=SCRATCH_CONTAINER_OPTIONS) as out:
+        stream = add_h264_stream(out, *size, options, "keyint=infinite:scenecut=0:open-gop=0")
+        for index, frame in enumerate([*frames, None]):
+            if frame is not None:
+                frame.pts, frame.time_base = index, Fraction(1, options.fps)
+                frame.pict_type = PictureType.I if index % 5 == 0 else PictureType.NONE
+            for packet in stream.encode(frame):
+                sizes.append((packet.is_keyframe, packet.size))
+                out.mux(packet)
+    seconds = (time.perf_counter() - started) / max(len(frames), 1)
+    # Steady-state keyframes: the first one of a fresh encoder weighs more than those a
+    # long encode puts at every clip boundary.
+    intra = [n for key, n in sizes if key][1:] or [n for key, n in sizes if key] or [0]
+    inter = [n for key, n in sizes if not key] or intra
+    return sum(intra) / len(intra), sum(inter) / len(inter), seconds

@@ -1,0 +1,29 @@
+"""``egpt-dsec plan``: what a build with these options will make and cost."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from egpt_dsec.cli.config_args import add_config_arguments, config_from_args
+from egpt_dsec.config import BuildConfig
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    # Without --out, the free space is that of the current folder.
+    add_config_arguments(parser, BuildConfig, defaults={"out": Path(".")})
+    parser.add_argument(
+        "--format",
+        choices=("table", "json"),
+        default="table",
+        help="table for people, json for scripts (top-level clips and bytes); default: table",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from egpt_dsec.reports.plan.collect import estimate_build
+    from egpt_dsec.reports.plan.format import format_plan, plan_json
+
+    estimate = estimate_build(config_from_args(args, BuildConfig))
+    print(plan_json(estimate) if args.format == "json" else format_plan(estimate))
+    return 0

@@ -1,0 +1,169 @@
+"""Read the metadata of every sequence a build would take, probe this machine, and
+estimate the build: rows per split and duration, totals, space and time."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from egpt_dsec.config import BuildConfig
+from egpt_dsec.durations import Duration
+from egpt_dsec.kinds import EVENT_IMAGE, EVENT_NPY, JSON, KIND_NAMES, MP4
+from egpt_dsec.plan.sequence import SequencePlan, plan_sequence
+from egpt_dsec.reports.plan.cost import Row, add_sequence, json_bytes, planned_record
+from egpt_dsec.reports.plan.probe import Throughput, probe
+from egpt_dsec.source.discover import SequenceSource, discover_sequences
+from egpt_dsec.source.errors import InputError
+from egpt_dsec.source.frames import frame_size
+from egpt_dsec.source.h5events import EventFile
+from egpt_dsec.source.timestamps import list_frames, read_timestamps
+from egpt_dsec.state.manifest import ClipKey
+from egpt_dsec.writers.annotations import ClipEntry
+from egpt_dsec.writers.video_frame import video_size
+
+
+@dataclass(frozen=True)
+class SequenceFacts:
+    """What the plan reads of one sequence: metadata only."""
+
+    source: SequenceSource
+    plan: SequencePlan
+    events: dict[ClipKey, int]  # events per clip, from the millisecond index
+    num_events: int
+    frame_size: tuple[int, int]
+
+
+@dataclass
+class BuildEstimate:
+    rows: list[Row]
+    total: Row
+    windows: int  # planned clip windows (exact), with events or not
+    free_bytes: int | None  # at --out (or the folder it will be made in)
+    cpu_seconds: float  # one core
+    disk_seconds: float
+    cores: int
+    failures: list[str] = field(default_factory=list)  # sequences that cannot be read
+
+    @property
+    def bytes(self) -> float:
+        return sum(self.total.bytes.values())
+
+    @property
+    def seconds(self) -> float:
+        """The larger of the CPU floor (all cores busy) and the disk floor."""
+        return max(self.cpu_seconds / self.cores, self.disk_seconds)
+
+    @property
+    def fits(self) -> bool:
+        return self.free_bytes is None or self.bytes <= self.free_bytes
+
+
+def read_facts(config: BuildConfig, source: SequenceSource) -> SequenceFacts:
+    timestamps = read_timestamps(source.files.timestamps)
+    plan = plan_sequence(
+        timestamps, config.durations, config.overlap, config.shard_us, config.image_idx
+    )
+    with EventFile(source.files.events_h5) as ev:
+        bounds = np.array([t for c in plan.clips for t in (c.t0, c.t1)], dtype=np.int64)
+        found = ev.approx_index_at(bounds).tolist() if len(bounds) else []
+        num_events = ev.num_events
+    events = {c.key: found[2 * i + 1] - found[2 * i] for i, c in enumerate(plan.clips)}
+    size = frame_size(list_frames(source.files.frames_dir, len(timestamps))[0])
+    return SequenceFacts(source, plan, events, num_events, size)
+
+
+def estimate_build(config: BuildConfig) -> BuildEstimate:
+    """The estimate; a sequence that cannot be read is listed, never fatal."""
+    sources = discover_sequences(config.dsec_root, config.splits, config.sequences, config.camera)
+    facts, failures = [], []
+    for source in sources:
+        try:
+            facts.append(read_facts(config, source))
+        except InputError as exc:
+            failures.append(f"{source.key}: {exc}")
+    if not facts:
+        raise InputError(config.dsec_root, "no readable sequence to plan", "; ".join(failures))
+    by_size = sorted(facts, key=lambda f: -f.num_events)
+    big = by_size[0]
+    size = video_size(*big.frame_size, config.video.size)
+    model, speed = probe(config, [f.source for f in by_size], len(big.plan.timestamps), size)
+    rows: dict[tuple[str, str], Row] = {}
+    for f in facts:
+        add_sequence(rows, f.source.split, f.plan, f.events, config, model)
+    _add_json(rows, facts, config)
+    ordered = sorted(rows.values(), key=lambda r: (r.split, Duration.parse(r.duration)))
+    cpu, disk = _seconds(facts, ordered, config, speed)
+    return BuildEstimate(
+        ordered, _total(ordered), sum(len(f.plan.clips) for f in facts),
+        free_space(config.out), cpu, disk, os.cpu_count() or 1, failures,
+    )  # fmt: skip
+
+
+def _add_json(
+    rows: dict[tuple[str, str], Row], facts: list[SequenceFacts], config: BuildConfig
+) -> None:
+    if not config.wants(JSON.name):
+        return
+    grouped: dict[tuple[str, str], list[ClipEntry]] = defaultdict(list)
+    for f in facts:
+        files = f.source.files
+        h5 = files.events_h5 if config.event_format == "ref" else None
+        for clip in f.plan.clips:
+            if f.events[clip.key]:
+                record = planned_record(clip, f.events[clip.key], config)
+                entry = ClipEntry(f.source.split, f.source.name, record, h5, config.dsec_root)
+                grouped[(f.source.split, clip.duration.label)].append(entry)
+    for key, entries in grouped.items():
+        rows[key].files[JSON.name] += 4  # EventGPT + Video-LLaVA, per duration and per split
+        rows[key].bytes[JSON.name] += json_bytes(entries, config)
+
+
+def _seconds(
+    facts: list[SequenceFacts], rows: list[Row], config: BuildConfig, speed: Throughput
+) -> tuple[float, float]:
+    """(one-core CPU seconds, disk seconds) of the build."""
+    cpu = sum(f.num_events for f in facts) * speed.read_event
+    if config.wants(EVENT_IMAGE.name):
+        cpu += sum(r.events for r in rows) * speed.render_event
+        cpu += sum(r.files[EVENT_IMAGE.name] for r in rows) * speed.png_image
+    if config.wants(MP4.name):
+        frames = sum(len(f.plan.timestamps) for f in facts)
+        encoded = frames if config.video.mode == "remux" else sum(
+            c.frame_stop - c.frame_start for f in facts for c in f.plan.clips
+        )  # fmt: skip
+        cpu += frames * speed.decode_frame + encoded * speed.encode_frame
+    written = sum(sum(r.bytes.values()) for r in rows)
+    npy = sum(r.bytes[EVENT_NPY.name] for r in rows)
+    return cpu + npy / speed.disk_bytes_per_s, written / speed.disk_bytes_per_s
+
+
+def _total(rows: list[Row]) -> Row:
+    total = Row("all", "")
+    for row in rows:
+        total.clips += row.clips
+        total.empty += row.empty
+        total.events += row.events
+        for kind in KIND_NAMES:
+            total.files[kind] += row.files[kind]
+            total.bytes[kind] += row.bytes[kind]
+    return total
+
+
+def free_space(out: Path) -> int | None:
+    """Free bytes where ``out`` is (or will be created)."""
+    folder = next((p for p in (out, *out.parents) if p.is_dir()), None)
+    return shutil.disk_usage(folder).free if folder is not None else None
+
+
+def remaining_bytes(estimate: BuildEstimate, out: Path) -> float:
+    """What is left to write: the estimate less the share of clips already recorded."""
+    from egpt_dsec.layout.state import StateLayout
+    from egpt_dsec.state.manifest import Manifest
+
+    done = sum(len(clips) for clips in Manifest(StateLayout(out)).all_records().values())
+    return estimate.bytes * max(0.0, 1.0 - done / max(estimate.windows, 1))

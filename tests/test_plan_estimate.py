@@ -1,0 +1,96 @@
+"""``egpt-dsec plan``: the clips exactly and the bytes within 10% of the build that follows,
+from metadata alone; ``build`` refuses to start when the plan does not fit."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from egpt_dsec.cli import main
+from egpt_dsec.config import BuildConfig
+from egpt_dsec.durations import parse_durations
+from egpt_dsec.kinds import FILE_KINDS, JSON
+from egpt_dsec.layout.state import STATE_DIR
+from egpt_dsec.pipeline import build
+from egpt_dsec.reports.plan import collect
+from egpt_dsec.reports.plan.collect import estimate_build
+from egpt_dsec.reports.status import collect_status
+from egpt_dsec.synth import SynthSpec, write_synthetic_dsec
+
+DURATIONS = "500ms,1s,2s,4s"
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("dsec")
+    spec = SynthSpec(sequences=1, test_sequences=1, seconds=6.0, rate=1e5, frame_size=(320, 240))
+    write_synthetic_dsec(root, spec)
+    return root
+
+
+def written_bytes(out: Path) -> dict[str, int]:
+    """What the build wrote, by kind: files' own bytes (linked frames share the source's)."""
+    sizes = dict.fromkeys([*(k.name for k in FILE_KINDS), JSON.name], 0)
+    for path in out.rglob("*"):
+        rel = path.relative_to(out).parts
+        if rel[0] == STATE_DIR or not path.is_file() or path.stat().st_nlink > 1:
+            continue
+        kind = next((k.name for k in FILE_KINDS if k.name in rel), None)
+        if kind is not None:
+            sizes[kind] += path.stat().st_size
+        elif path.suffix == ".json":
+            sizes[JSON.name] += path.stat().st_size
+    return sizes
+
+
+@pytest.mark.parametrize("event_format", ["npy", "ref"])
+def test_the_plan_predicts_the_build(
+    root: Path, tmp_path: Path, event_format: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    args = ["--dsec-root", str(root), "--out", str(out), "--durations", DURATIONS]
+    args += ["--event-format", event_format]
+    assert main(["plan", *args, "--format", "json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert not out.exists()  # planning writes nothing
+    config = BuildConfig(root, out, durations=parse_durations(DURATIONS), event_format=event_format)
+    assert not build(config).failures
+    status = collect_status(out)
+    assert plan["clips"] == status.total.planned  # exactly
+    assert plan["files"] > 0 and plan["fits"] and plan["seconds"] > 0
+    real = sum(written_bytes(out).values())
+    assert abs(plan["bytes"] - real) <= 0.10 * real, (plan["bytes"], real)
+
+
+def test_the_table_names_every_row_and_the_free_space(
+    root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["plan", "--dsec-root", str(root), "--durations", "1s"]) == 0
+    text = capsys.readouterr().out
+    assert "train  1s" in text and "test   1s" in text and "free;" in text
+    assert "about" in text and "on this machine" in text
+
+
+def test_a_build_that_does_not_fit_is_refused(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(collect, "free_space", lambda out: 1_000)
+    out = tmp_path / "out"
+    args = ["build", "--dsec-root", str(root), "--out", str(out), "--durations", "2s"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "free" in err and "--no-space-check" in err and not out.exists()
+    assert main([*args, "--no-space-check"]) == 0
+    assert "DOES NOT FIT" in capsys.readouterr().out
+
+
+def test_the_estimate_reads_metadata_only(root: Path, tmp_path: Path) -> None:
+    """It opens each events file for its ms index; only the probe samples a few events."""
+    config = BuildConfig(root, tmp_path / "out", durations=parse_durations(DURATIONS))
+    estimate = estimate_build(config)
+    assert estimate.windows == sum(r.clips + r.empty for r in estimate.rows)
+    assert estimate.cores == (os.cpu_count() or 1)
+    assert not (tmp_path / "out").exists()
