@@ -15,7 +15,7 @@ from egpt_dsec.config import BuildConfig
 from egpt_dsec.durations import Duration
 from egpt_dsec.kinds import EVENT_IMAGE, EVENT_NPY, JSON, KIND_NAMES, MP4
 from egpt_dsec.plan.sequence import SequencePlan, plan_sequence
-from egpt_dsec.reports.plan.cost import Row, add_sequence, json_bytes, planned_record
+from egpt_dsec.reports.plan.cost import CostModel, Row, add_sequence, json_bytes, planned_record
 from egpt_dsec.reports.plan.probe import Throughput, probe
 from egpt_dsec.source.discover import SequenceSource, discover_sequences
 from egpt_dsec.source.errors import InputError
@@ -77,8 +77,11 @@ def read_facts(config: BuildConfig, source: SequenceSource) -> SequenceFacts:
     return SequenceFacts(source, plan, events, num_events, size)
 
 
-def estimate_build(config: BuildConfig) -> BuildEstimate:
-    """The estimate; a sequence that cannot be read is listed, never fatal."""
+def estimate_build(
+    config: BuildConfig, measured: tuple[CostModel, Throughput] | None = None
+) -> BuildEstimate:
+    """The estimate; a sequence that cannot be read is listed, never fatal. ``measured``
+    replaces the probe (a metadata-only root, like the full-DSEC benchmark's)."""
     sources = discover_sequences(config.dsec_root, config.splits, config.sequences, config.camera)
     facts, failures = [], []
     for source in sources:
@@ -91,7 +94,9 @@ def estimate_build(config: BuildConfig) -> BuildEstimate:
     by_size = sorted(facts, key=lambda f: -f.num_events)
     big = by_size[0]
     size = video_size(*big.frame_size, config.video.size)
-    model, speed = probe(config, [f.source for f in by_size], len(big.plan.timestamps), size)
+    model, speed = measured or probe(
+        config, [f.source for f in by_size], len(big.plan.timestamps), size
+    )
     rows: dict[tuple[str, str], Row] = {}
     for f in facts:
         add_sequence(rows, f.source.split, f.plan, f.events, config, model)

@@ -120,7 +120,7 @@ def disk_write_speed(out: Path, nbytes: int = DISK_TEST_BYTES) -> float:
     """Sequential write speed (bytes/s, fsync'd) of the disk ``out`` is, or will be, on."""
     folder = next((p for p in (out, *out.parents) if p.is_dir()), Path.cwd())
     block = os.urandom(_BLOCK)
-    fd, name = tempfile.mkstemp(prefix=".egpt-dsec-disk-probe-", dir=folder)
+    fd, name = tempfile.mkstemp(prefix=".disk-probe-", dir=folder)
     try:
         started = time.perf_counter()
         for _ in range(nbytes // _BLOCK):
