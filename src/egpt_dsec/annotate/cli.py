@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+from egpt_dsec import argtypes
 from egpt_dsec.annotate.client import ClientOptions
 from egpt_dsec.annotate.images import IMAGE_FORMATS, ImageOptions, parse_image_size
 from egpt_dsec.annotate.progress import BarProgress, LogProgress, Progress
@@ -25,6 +26,11 @@ from egpt_dsec.answers.select import SELECT_MODES
 
 def _csv(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _labels(text: str) -> tuple[str, ...]:
+    """Duration labels as the build names them (``1000ms`` is ``1s``)."""
+    return tuple(d.label for d in argtypes.durations(text))
 
 
 def add_annotate_arguments(parser: argparse.ArgumentParser) -> None:
@@ -55,7 +61,7 @@ def add_annotate_arguments(parser: argparse.ArgumentParser) -> None:
     a("--retries", type=int, default=5, help="retries per request (5)")
     a("--rpm", type=float, help="requests-per-minute cap (none)")
     a("--splits", type=_csv, help="e.g. train,test (all)")
-    a("--durations", type=_csv, help="e.g. 1s,2s (all built)")
+    a("--durations", type=_labels, help="e.g. 1s,2s (all built)")
     a("--sequences", type=_csv, help="ask only these sequences (all)")
     a("--limit", type=int, help="ask at most N clips in this run")
     a("--reanswer", action="store_true", help="accept changed model/prompt/settings")
