@@ -20,6 +20,7 @@ IMAGE_STYLES: tuple[str, ...] = ("last", "red", "blue", "gray")
 FRAME_MODES: tuple[str, ...] = ("hardlink", "copy", "symlink")
 MP4_MODES: tuple[str, ...] = ("encode", "remux")
 EVENT_FORMATS: tuple[str, ...] = ("npy", "ref")
+FRAME_VIEWS: tuple[str, ...] = ("camera", "event")
 CAMERAS: tuple[str, ...] = ("left", "right")
 
 ImageStyle = Literal["last", "red", "blue", "gray"]
@@ -229,6 +230,24 @@ class BuildConfig:
         choices=IMAGE_IDX_RULES,
         before="nearest-end",
     )
+    rectify_events: bool = option(
+        False,
+        flag="--rectify-events",
+        help="map event coordinates through the sequence's rectify_map into the rectified "
+        "event view (rounded; events landing outside 640x480 are dropped and counted), for "
+        "the npy files and the event images",
+        switch=True,
+        before=False,
+    )
+    frames_view: str = option(
+        "camera",
+        flag="--frames-view",
+        help="camera: DSEC's frames as they are; event: frames warped into the rectified "
+        "event view at 640x480 (needs calibration/cam_to_cam.yaml), for the frame folders "
+        "and the MP4s",
+        choices=FRAME_VIEWS,
+        before="camera",
+    )
     layout: str = option(
         STANDARD,
         flag="--layout",
@@ -255,6 +274,11 @@ class BuildConfig:
             raise ValueError(f"workers must be >= 1, got {self.workers}")
         if not self.questions:
             raise ValueError("the question list is empty")
+        if self.rectify_events and self.event_format == "ref":
+            raise ValueError(
+                "--rectify-events needs --event-format npy: a ref entry points at the raw "
+                "events of the source, which are not rectified"
+            )
         if self.shard_seconds is not None and self.shard_seconds <= 0:
             raise ValueError(f"shard length must be > 0 s, got {self.shard_seconds}")
 

@@ -31,7 +31,7 @@ EVENT_NPY = OutputKind(
     "event_npy",
     "{sequence}/{clip}.npy",
     "event_data",
-    (*_WINDOWS, "event_format", "image_idx"),
+    (*_WINDOWS, "event_format", "image_idx", "rectify_events"),
     "loaded with a restricted unpickler: keys, dtypes, count, time range, "
     "and with --dsec-root the very events of the source window",
 )
@@ -39,14 +39,21 @@ EVENT_IMAGE = OutputKind(
     "event_image",
     "{sequence}/{clip}_{part}.png",
     "event_image",
-    (*_WINDOWS, "images.count", "images.rate_hz", "images.style", "images.compress_level"),
+    (
+        *_WINDOWS,
+        "images.count",
+        "images.rate_hz",
+        "images.style",
+        "images.compress_level",
+        "rectify_events",
+    ),
     "every part decodes fully at the sensor size, in the style's colour mode",
 )
 VIDEO = OutputKind(
     "video",
     "{sequence}/{clip}",
     "video_data",
-    (*_WINDOWS, "video.frames"),
+    (*_WINDOWS, "video.frames", "frames_view"),
     "exactly the clip's frames, each resolving to a non-empty file (the source's with --dsec-root)",
 )
 MP4 = OutputKind(
@@ -58,6 +65,7 @@ MP4 = OutputKind(
         *_WINDOWS,
         *(f"video.{name}" for name in ("fps", "preset", "crf", "size", "mode")),
         "shard_seconds",
+        "frames_view",
     ),
     "H.264 yuv420p that decodes to exactly the clip's frame count, also stored in the "
     "container; one size per sequence",
@@ -66,7 +74,7 @@ JSON = OutputKind(
     "json",
     "",
     "",
-    (*_WINDOWS, "questions", "image_idx"),
+    (*_WINDOWS, "questions", "image_idx", "rectify_events"),
     "lists exactly the finished non-empty clips, every path it names exists, and its "
     "bytes equal what the manifest gives",
 )

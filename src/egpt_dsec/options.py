@@ -37,6 +37,7 @@ class Flag:
     choices: tuple[str, ...] | None = None
     to_value: Callable[[Any], Any] | None = None  # the parsed flag -> the field's value
     show: Callable[[Any], str] | None = None  # the default as the help shows it
+    switch: bool = False  # a flag without a value that turns the option on
     # How builds made before the option existed behaved (compared with a recorded output
     # that does not name the option); NEW: the option's effect is new.
     before: Any = NEW

@@ -41,11 +41,13 @@ def add_config_arguments(
             kwargs["default"] = default
         else:
             kwargs["default"] = argparse.SUPPRESS
+        if d.flag.switch:
+            kwargs["action"] = "store_true"
         if d.flag.choices:
             kwargs["choices"] = d.flag.choices
         if d.flag.parse:
             kwargs["type"] = d.flag.parse
-        if d.flag.example and not d.flag.choices:
+        if d.flag.example and not d.flag.choices and not d.flag.switch:
             kwargs["metavar"] = d.flag.flag.lstrip("-").upper().replace("-", "_")
         parser.add_argument(d.flag.flag, **kwargs)
 
