@@ -134,5 +134,5 @@ def test_every_flag_has_help_and_an_example_or_choices(config: type) -> None:
     assert flags
     for d in flags:
         assert d.flag is not None and d.flag.help, d.name
-        assert d.flag.example or d.flag.choices, d.name
+        assert d.flag.example or d.flag.choices or d.flag.switch, d.name
     assert len({d.flag.flag for d in flags if d.flag}) == len(flags)
