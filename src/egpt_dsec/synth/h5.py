@@ -160,21 +160,6 @@ def write_events_h5(
         return appender.written
 
 
-def radial_rectify_map(k1: float, k2: float = 0.0) -> NDArray[np.float32]:
-    """A forward map ``map[y, x] = (x', y')``: identity plus a smooth radial correction.
-
-    Points move outward by ``1 + k1 r² + k2 r⁴`` around the image centre, with ``r``
-    normalised by a focal length of ~570 px, the size of DSEC's event camera distortion.
-    """
-    focal = 570.0
-    cx, cy = (SENSOR_WIDTH - 1) / 2.0, (SENSOR_HEIGHT - 1) / 2.0
-    ys, xs = np.mgrid[0:SENSOR_HEIGHT, 0:SENSOR_WIDTH].astype(np.float64)
-    nx, ny = (xs - cx) / focal, (ys - cy) / focal
-    r2 = nx * nx + ny * ny
-    gain = 1.0 + k1 * r2 + k2 * r2 * r2
-    return np.stack([cx + nx * gain * focal, cy + ny * gain * focal], axis=-1).astype(np.float32)
-
-
 def write_rectify_map(path: Path, rectify_map: NDArray[np.float32]) -> None:
     """``rectify_map`` (480, 640, 2) float32, uncompressed so no filter plugin is needed."""
     expected = (SENSOR_HEIGHT, SENSOR_WIDTH, 2)

@@ -18,8 +18,9 @@ from numpy.typing import NDArray
 
 from egpt_dsec.events import Events
 from egpt_dsec.layout.dsec import SPLIT_ARCHIVES, SequenceFiles
+from egpt_dsec.synth.calibration import SynthCalibration
 from egpt_dsec.synth.frames import FRAME_PERIOD_US, write_frames, write_timestamps
-from egpt_dsec.synth.h5 import radial_rectify_map, write_events_h5, write_rectify_map
+from egpt_dsec.synth.h5 import write_cam_to_cam, write_events_h5, write_rectify_map
 from egpt_dsec.synth.scene import Scene
 from egpt_dsec.synth.spec import FRAME_HZ
 
@@ -105,8 +106,14 @@ def write_replayed_sequence(
     tiles = int(frames_rel[-1]) // WINDOW_US + 1
     files = SequenceFiles(folder, layout=SPLIT_ARCHIVES)
     written = write_events_h5(files.events_h5, replayed_chunks(windows, tiles), t_offset)
-    write_rectify_map(files.rectify_map, radial_rectify_map(0.04))
-    scene = Scene.random(np.random.default_rng(seed))
-    write_frames(files, scene, frames_rel, frame_size)
+    # The real events keep their raw pixels; the calibration is a synthetic camera pair
+    # (the frames are synthetic too), so --rectify-events and --frames-view work on it.
+    rng = np.random.default_rng(seed)
+    calibration = SynthCalibration.random(rng, frame_size)
+    write_rectify_map(files.rectify_map, calibration.rectify_map())
+    write_cam_to_cam(files.calibration, calibration.cam_to_cam())
+    scene = Scene.random(rng)
+    to_event = calibration.calibration().frame_to_event_homography()
+    write_frames(files, scene, frames_rel, frame_size, to_event)
     write_timestamps(files.timestamps, frames_rel + t_offset)
     return written
