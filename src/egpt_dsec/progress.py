@@ -12,16 +12,9 @@ import time
 from tqdm import tqdm
 
 from egpt_dsec.execute.report import JobResult
+from egpt_dsec.humanize import format_duration
 
 log = logging.getLogger("egpt_dsec.progress")
-
-
-def format_eta(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
 class TerminalProgress:
@@ -102,7 +95,7 @@ class LogProgress:
             self.events_read_total,
             self.events,
             rate,
-            format_eta(eta),
+            format_duration(eta),
         )
 
     def job_finished(self, result: JobResult) -> None:

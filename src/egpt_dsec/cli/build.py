@@ -64,8 +64,9 @@ def run(args: argparse.Namespace) -> int:
 def _plan_allows(config: BuildConfig, no_space_check: bool) -> bool:
     """Print the plan's summary; False (with the reason) when what is left to build will
     not fit in the free space."""
+    from egpt_dsec.humanize import format_bytes
     from egpt_dsec.reports.plan.collect import estimate_build, remaining_bytes
-    from egpt_dsec.reports.plan.format import size, summary
+    from egpt_dsec.reports.plan.format import summary
 
     estimate = estimate_build(config)
     print(summary(estimate), flush=True)
@@ -73,8 +74,8 @@ def _plan_allows(config: BuildConfig, no_space_check: bool) -> bool:
     if no_space_check or estimate.free_bytes is None or needed <= estimate.free_bytes:
         return True
     print(
-        f"error: the build needs about {size(needed)} more but {config.out} has "
-        f"{size(estimate.free_bytes)} free; free some space, choose another --out, or "
+        f"error: the build needs about {format_bytes(needed)} more but {config.out} has "
+        f"{format_bytes(estimate.free_bytes)} free; free some space, choose another --out, or "
         "pass --no-space-check to start anyway",
         file=sys.stderr,
     )

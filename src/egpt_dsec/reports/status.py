@@ -13,6 +13,7 @@ from pathlib import Path
 
 from egpt_dsec.answers.status import annotation_status
 from egpt_dsec.durations import Duration
+from egpt_dsec.humanize import text_table
 from egpt_dsec.kinds import JSON, KIND_NAMES
 from egpt_dsec.layout.state import StateLayout
 from egpt_dsec.state.manifest import Manifest, read_rows
@@ -123,18 +124,7 @@ def _lines(status: BuildStatus) -> list[list[str]]:
 
 
 def format_table(status: BuildStatus) -> str:
-    lines = _lines(status)
-    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
-    text = [
-        "  ".join(
-            cell.ljust(w) if i < 2 else cell.rjust(w)
-            for i, (cell, w) in enumerate(zip(line, widths, strict=True))
-        )
-        for line in lines
-    ]
-    text.insert(1, "-" * len(text[0]))
-    text.insert(len(text) - 1, "-" * len(text[0]))
-    return "\n".join(text + _footer(status))
+    return "\n".join(text_table(_lines(status)) + _footer(status))
 
 
 def format_markdown(status: BuildStatus) -> str:

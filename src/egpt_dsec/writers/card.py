@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from egpt_dsec.humanize import format_bytes
+
 DSEC_CITATION = """@article{Gehrig21ral,
   author  = {Mathias Gehrig and Willem Aarents and Daniel Gehrig and Davide Scaramuzza},
   title   = {{DSEC}: A Stereo Event Camera Dataset for Driving Scenarios},
@@ -66,19 +68,14 @@ def _table(facts: CardFacts) -> list[str]:
         "|" + "---|" * len(head),
     ]
     for s in facts.stats:
-        sizes = [_size(s.bytes.get(k, 0)) for k in facts.kinds]
+        sizes = [format_bytes(s.bytes.get(k, 0)) for k in facts.kinds]
         rows.append(
             f"| {s.split} | {s.duration} | {s.clips:,} | {s.empty:,} | {s.events:,} | "
-            f"{s.seconds:,.1f} | " + " | ".join(sizes) + f" | {_size(sum(s.bytes.values()))} |"
+            f"{s.seconds:,.1f} | "
+            + " | ".join(sizes)
+            + f" | {format_bytes(sum(s.bytes.values()))} |"
         )
     return rows
-
-
-def _size(n: int) -> str:
-    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if n >= scale:
-            return f"{n / scale:.2f} {unit}"
-    return f"{n} B"
 
 
 def dataset_card(facts: CardFacts) -> str:

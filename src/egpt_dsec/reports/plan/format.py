@@ -5,52 +5,35 @@ from __future__ import annotations
 
 import json
 
+from egpt_dsec.humanize import format_bytes, format_duration, text_table
 from egpt_dsec.kinds import KIND_NAMES
-from egpt_dsec.progress import format_eta
 from egpt_dsec.reports.plan.collect import BuildEstimate
 from egpt_dsec.reports.plan.cost import Row
-
-
-def size(n: float) -> str:
-    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if n >= scale:
-            return f"{n / scale:.1f} {unit}"
-    return f"{n:.0f} B"
 
 
 def _cells(row: Row) -> list[str]:
     return [
         row.split, row.duration, f"{row.clips + row.empty:,}", f"{row.empty:,}",
-        f"{sum(row.files.values()):,}", *(size(row.bytes[k]) for k in KIND_NAMES),
-        size(sum(row.bytes.values())),
+        f"{sum(row.files.values()):,}", *(format_bytes(row.bytes[k]) for k in KIND_NAMES),
+        format_bytes(sum(row.bytes.values())),
     ]  # fmt: skip
 
 
 def format_plan(e: BuildEstimate) -> str:
     header = ["split", "duration", "clips", "empty", "files", *KIND_NAMES, "total"]
-    lines = [header, *(_cells(r) for r in e.rows), _cells(e.total)]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    text = [
-        "  ".join(
-            c.ljust(w) if i < 2 else c.rjust(w)
-            for i, (c, w) in enumerate(zip(line, widths, strict=True))
-        )
-        for line in lines
-    ]
-    text.insert(1, "-" * len(text[0]))
-    text.insert(len(text) - 1, "-" * len(text[0]))
+    text = text_table([header, *(_cells(r) for r in e.rows), _cells(e.total)])
     return "\n".join([*text, "", summary(e), *(f"cannot plan {f}" for f in e.failures)])
 
 
 def summary(e: BuildEstimate) -> str:
     """One line: the size against the free space, and the time on this machine."""
-    free = "unknown free space" if e.free_bytes is None else f"{size(e.free_bytes)} free"
+    free = "unknown free space" if e.free_bytes is None else f"{format_bytes(e.free_bytes)} free"
     verdict = "" if e.fits else " (DOES NOT FIT)"
     return (
         f"plan: {e.windows:,} clips, {sum(e.total.files.values()):,} files, "
-        f"{size(e.bytes)} of {free}{verdict}; about {format_eta(e.seconds)} on this "
-        f"machine ({e.cores} cores: CPU floor {format_eta(e.cpu_seconds / e.cores)}, "
-        f"disk floor {format_eta(e.disk_seconds)})"
+        f"{format_bytes(e.bytes)} of {free}{verdict}; about {format_duration(e.seconds)} on this "
+        f"machine ({e.cores} cores: CPU floor {format_duration(e.cpu_seconds / e.cores)}, "
+        f"disk floor {format_duration(e.disk_seconds)})"
     )
 
 

@@ -1,0 +1,35 @@
+"""Numbers for people: byte sizes, durations, and aligned text tables."""
+
+from __future__ import annotations
+
+
+def format_bytes(n: float) -> str:
+    """Decimal units (kB = 1000 bytes), as disks are sold."""
+    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.2f} {unit}"
+    return f"{n:.0f} B"
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+def text_table(lines: list[list[str]], left: int = 2) -> list[str]:
+    """Columns padded to one width, the first ``left`` left-aligned, the rest right; a
+    rule under the header and above the last line (the total)."""
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+    text = [
+        "  ".join(
+            cell.ljust(w) if i < left else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(line, widths, strict=True))
+        )
+        for line in lines
+    ]
+    text.insert(1, "-" * len(text[0]))
+    text.insert(len(text) - 1, "-" * len(text[0]))
+    return text
