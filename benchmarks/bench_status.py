@@ -12,36 +12,35 @@ import tempfile
 import time
 from pathlib import Path
 
-from egpt_dsec.manifest import ClipRecord, Manifest, SequencePlan
+import numpy as np
 
+from egpt_dsec.durations import DEFAULT_DURATIONS
+from egpt_dsec.layout.state import StateLayout
+from egpt_dsec.plan.sequence import plan_sequence
 from egpt_dsec.reports.status import collect_status
+from egpt_dsec.state.manifest import ClipRecord, Manifest
+from egpt_dsec.state.plans import store_plan
 
-DURATIONS = {
-    "500ms": 1000,
-    "1s": 500,
-    "2s": 250,
-    "4s": 125,
-    "5s": 100,
-    "8s": 60,
-    "10s": 50,
-    "16s": 30,
-}
-COMPONENTS = ("event_image", "event_npy", "mp4", "video")
+SECONDS = 250.0  # per sequence: ~1,000 windows of 500 ms, ~2,100 clips of all durations
+KINDS = ("event_image", "event_npy", "mp4", "video")
 
 
 def write_state(out: Path, sequences: int = 53) -> int:
-    manifest = Manifest(out / ".egpt-dsec")
-    clips = 0
+    """Plans and manifests of a finished build of ``sequences`` sequences (no outputs)."""
+    state = StateLayout(out)
+    manifest = Manifest(state)
+    timestamps = 36_000_000_000 + 50_000 * np.arange(int(SECONDS * 20) + 1, dtype=np.int64)
+    plan = plan_sequence(timestamps, DEFAULT_DURATIONS, 0.5, None)
     for s in range(sequences):
-        writer = manifest.writer("train", f"seq_{s:02d}")
-        for duration, count in DURATIONS.items():
-            for k in range(count):
-                writer.append(ClipRecord(duration, k, 0, 1, 7, 0, 10, 5, COMPONENTS, 0, 3))
-                clips += 1
+        name = f"seq_{s:02d}"
+        store_plan(state, "train", name, plan, KINDS)
+        writer = manifest.writer("train", name)
+        for c in plan.clips:
+            record = ClipRecord(c.duration.label, c.index, c.t0, c.t1, 7, c.frame_start,
+                                c.frame_stop, 5, KINDS, 0, c.image_idx)  # fmt: skip
+            writer.append(record)
         writer.close()
-        plan = {d: c // 2 for d, c in DURATIONS.items()}
-        manifest.write_plan(SequencePlan("train", f"seq_{s:02d}", plan))
-    return clips
+    return sequences * len(plan.clips)
 
 
 def main() -> None:

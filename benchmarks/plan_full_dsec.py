@@ -7,7 +7,7 @@ the first, a real 1440x1080 PNG header), measures the cost model on a few second
 real DSEC sample replayed at 1440x1080, and runs the plan on it. Prints the plan table
 and one summary line per event format, for the README.
 
-Run: .venv/bin/python benchmarks/plan_full_dsec.py [--csv ../shared/dsec_sequences.csv]
+Run: .venv/bin/python benchmarks/plan_full_dsec.py [--csv benchmarks/dsec_sequences.csv]
 """
 
 from __future__ import annotations
