@@ -16,7 +16,7 @@ from egpt_dsec.execute.executor import Executor, LocalExecutor
 from egpt_dsec.execute.job import SequenceJob
 from egpt_dsec.execute.report import JobResult, JobStats, NullReporter, Reporter
 from egpt_dsec.execute.work import WorkPlan
-from egpt_dsec.fs import UnsafeOutputPath, ensure_inside, remove_stale_temps
+from egpt_dsec.fs import UnsafeOutputPath, ensure_inside, remove_stale_temps, write_if_changed
 from egpt_dsec.kinds import JSON
 from egpt_dsec.layout.state import StateLayout
 from egpt_dsec.pipeline.card import write_card
@@ -96,8 +96,7 @@ def publish(config: BuildConfig, command: str = "") -> tuple[int, Path]:
     for (split, label), count in covered.items():
         manifest.record_annotations(split, label, count)
     command = command or _recorded_command(state)
-    state.command_file.parent.mkdir(parents=True, exist_ok=True)
-    state.command_file.write_text(command + "\n", encoding="utf-8")
+    write_if_changed(state.command_file, (command + "\n").encode())
     return len(files), write_card(config, records, files, command)
 
 
