@@ -6,6 +6,7 @@ import argparse
 import hashlib
 import io
 import json
+import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote
@@ -17,6 +18,7 @@ from PIL import Image
 from browser import Browser, chromium_path
 from egpt_dsec.config import BuildConfig
 from egpt_dsec.durations import parse_durations
+from egpt_dsec.layout.state import StateLayout
 from egpt_dsec.pipeline import build
 from egpt_dsec.reports.preview import add_preview_arguments, run_preview
 from egpt_dsec.reports.preview.dataset import (
@@ -125,15 +127,21 @@ def test_same_bytes_and_no_stale_assets(gallery: Path, built: tuple[Path, Path])
 def test_without_the_source_the_overlay_is_as_built(
     built: tuple[Path, Path], tmp_path: Path
 ) -> None:
-    out = built[1]
+    """An output whose DSEC root has gone (moved, unmounted): no calibration to align."""
+    out = tmp_path / "out"
+    shutil.copytree(built[1], out, symlinks=True)
+    record = StateLayout(out).last_build_file
+    config = json.loads(record.read_text())
+    config["dsec_root"] = str(tmp_path / "gone")
+    record.write_text(json.dumps(config))
     dest = tmp_path / "gallery"
     args = ("--clips", "1", "--splits", "train", "--durations", "1s", "--dest", str(dest))
     assert preview("--out", str(out), *args) == 0
     text = (dest / "index.html").read_text(encoding="utf-8")
     assert "frame resized to 640x480 (not aligned); events as stored" in text
     assert "synth_test_00" not in text and "2s" not in text.split("<nav>")[1].split("</nav>")[0]
-    assert preview("--out", str(tmp_path / "nothing")) == 1
-    assert preview("--out", str(out), "--clips", "0") == 1
+    assert preview("--out", str(tmp_path / "nothing")) == 2
+    assert preview("--out", str(out), "--clips", "0") == 2
 
 
 def test_frame_times_from_the_clip_start(built: tuple[Path, Path]) -> None:

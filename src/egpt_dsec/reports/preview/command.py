@@ -7,60 +7,71 @@ import sys
 from pathlib import Path
 
 from egpt_dsec import argtypes
+from egpt_dsec.layout.state import StateLayout
 from egpt_dsec.reports.preview.gallery import PreviewConfig, write_preview
-from egpt_dsec.reports.preview.overlay import FRAME_VIEWS
-from egpt_dsec.source.calibration import CAMERAS
+from egpt_dsec.state.options_record import load_last_config
 
 
 def add_preview_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, required=True, help="the built output folder")
     parser.add_argument(
-        "--clips", type=int, default=4, help="clips per split and duration, spread evenly (4)"
+        "--out", type=Path, required=True, help="the built output folder; e.g. --out out"
     )
-    parser.add_argument("--splits", type=argtypes.csv_list, help="splits to show (all)")
-    parser.add_argument("--durations", type=argtypes.durations, help="durations to show (all)")
-    parser.add_argument("--sequences", type=argtypes.csv_list, help="sequences to show (all)")
+    parser.add_argument(
+        "--clips",
+        type=int,
+        default=4,
+        help="clips per split and duration, spread evenly; default: 4; e.g. --clips 8",
+    )
+    parser.add_argument(
+        "--splits", type=argtypes.csv_list, help="splits to show; default: all; e.g. train"
+    )
+    parser.add_argument(
+        "--durations", type=argtypes.durations, help="durations to show; default: all; e.g. 1s"
+    )
+    parser.add_argument(
+        "--sequences", type=argtypes.csv_list, help="sequences to show; default: all"
+    )
     parser.add_argument(
         "--dsec-root",
         type=Path,
-        help="the DSEC source: exact frame times, and overlays aligned with its calibration",
+        help="the DSEC source, for exact frame times and overlays aligned with its "
+        "calibration; default: the root the build read, if it is still there",
     )
     parser.add_argument(
-        "--frames-view",
-        choices=FRAME_VIEWS,
-        default="camera",
-        help="the view the build wrote the frames in (camera)",
+        "--dest", type=Path, help="where to write the gallery; default: OUT/preview"
     )
-    parser.add_argument(
-        "--events-rectified",
-        action="store_true",
-        help="the build rectified the events (do not rectify them again)",
-    )
-    parser.add_argument("--camera", choices=sorted(CAMERAS), default="left", help="(left)")
-    parser.add_argument("--dest", type=Path, help="where to write the gallery (OUT/preview)")
 
 
 def run_preview(args: argparse.Namespace) -> int:
-    """Write the gallery; 0 on success, 1 (with the reason on stderr) when there is none."""
+    """Write the gallery; the view of the frames and events comes from the build's record."""
     if args.clips < 1:
-        print("preview: --clips must be at least 1", file=sys.stderr)
-        return 1
+        print("error: --clips must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        built = load_last_config(StateLayout(args.out))
+    except ValueError:
+        print(
+            f"error: {args.out} holds no egpt-dsec build: give the --out of a build",
+            file=sys.stderr,
+        )
+        return 2
+    dsec_root = args.dsec_root or (built.dsec_root if built.dsec_root.is_dir() else None)
     config = PreviewConfig(
         out=args.out,
         clips=args.clips,
         splits=args.splits,
         durations=args.durations,
         sequences=args.sequences,
-        dsec_root=args.dsec_root,
-        frames_view=args.frames_view,
-        events_rectified=args.events_rectified,
-        camera=args.camera,
+        dsec_root=dsec_root,
+        frames_view=built.frames_view,
+        events_rectified=built.rectify_events,
+        camera=built.camera,
         dest=args.dest,
     )
     try:
         result = write_preview(config)
     except (OSError, ValueError) as exc:
-        print(f"preview: {exc}", file=sys.stderr)
-        return 1
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(f"preview: {result.clips} clips in {result.sections} sections -> {result.index}")
     return 0
