@@ -1,15 +1,25 @@
-"""The single pass over a work unit: blocks between clip boundaries, in time order."""
+"""The single pass over a work unit: blocks between clip boundaries, in time order.
+
+The pass itself renders event images and keeps the books; the job's lanes read the
+events and decode the frames ahead of it (in the order the schedule gives), and
+write, compress and encode behind it. A clip's files are committed, and its manifest
+record written, in closing order once its lane work is done.
+"""
 
 from __future__ import annotations
 
-import itertools
-from collections import defaultdict
+from collections import deque
+from concurrent.futures import Future
 
+import av
 import numpy as np
 
-from egpt_dsec.execute.clip_builder import ClipBuilder
+from egpt_dsec.events import Events
+from egpt_dsec.execute.clip_builder import ClipBuilder, wants_events, wants_frames
 from egpt_dsec.execute.context import SequenceContext
+from egpt_dsec.execute.lanes import ahead, wait_all
 from egpt_dsec.execute.report import Reporter
+from egpt_dsec.execute.schedule import Block, Wants, plan_blocks
 from egpt_dsec.execute.work import WorkPlan
 from egpt_dsec.kinds import MP4
 from egpt_dsec.plan.clips import Clip
@@ -36,84 +46,122 @@ class SequencePass:
     ) -> None:
         self.ctx, self.work, self.events = ctx, work, events
         self.writer, self.reporter, self.key = writer, reporter, key
-        self.bounds = np.unique(np.array([t for c in span for t in (c.t0, c.t1)], np.int64))
+        bounds = np.unique(np.array([t for c in span for t in (c.t0, c.t1)], np.int64))
         with ctx.stats.timed("read_events"):
-            found = events.index_at(self.bounds).tolist()
-        self.index = dict(zip(self.bounds.tolist(), found, strict=True))
-        self.opening: dict[int, list[Clip]] = defaultdict(list)
-        self.closing: dict[int, list[Clip]] = defaultdict(list)
-        for clip in work.todo:
-            self.opening[clip.t0].append(clip)
-            self.closing[clip.t1].append(clip)
+            found = events.index_at(bounds).tolist()
+        self.index = dict(zip(bounds.tolist(), found, strict=True))
         self.open_clips: dict[ClipKey, ClipBuilder] = {}
+        self.closed: deque[ClipBuilder] = deque()  # ended, waiting for their lane work
         self.records: dict[ClipKey, ClipRecord] = {}
         self.encoder: SequenceEncoder | None = None
+        self._encodes: deque[Future[None]] = deque()
+        self.source_events = 0  # source events the pass has gone through (for progress)
+
+    def _needs(self, clip: Clip) -> set[str]:
+        needs = self.work.needs[clip.key]
+        return needs - {MP4.name} if self.encoder is not None else needs  # remux: cut later
+
+    def _size(self, clip: Clip) -> int:
+        return self.index[clip.t1] - self.index[clip.t0]
+
+    def schedule(self) -> list[Block]:
+        ctx = self.ctx
+        wants = Wants(
+            events=lambda c: wants_events(ctx, self._needs(c), self._size(c)),
+            frames=lambda c: wants_frames(ctx, self._needs(c), self._size(c)),
+            every_frame=self.encoder is not None,
+        )
+        chunk = ctx.config.max_chunk_events
+        return plan_blocks(self.index, self.work.todo, ctx.timestamps, wants, chunk)
 
     def run(self, encoder: SequenceEncoder | None) -> dict[ClipKey, ClipRecord]:
         """Build every clip to do; with ``encoder`` every frame also goes to it."""
         self.encoder = encoder
         todo = self.work.todo
-        events_todo = sum(self.index[c.t1] - self.index[c.t0] for c in todo)
-        self.reporter.job_started(self.key, len(todo), events_todo)
-        edges = self.bounds.tolist()
+        self.reporter.job_started(self.key, len(todo), sum(self._size(c) for c in todo))
+        blocks = self.schedule()
+        lanes = self.ctx.lanes
+        chunks = ahead(lanes.reads, self._read, [r for b in blocks for r in b.reads])
+        frames = ahead(lanes.frames, self._decode, [i for b in blocks for i in b.frames])
+        first = self.index[blocks[0].t0] if blocks else 0
         try:
-            for b0, b1 in itertools.pairwise(edges):
-                self._open(b0)
-                self._feed_events(b0, b1)
-                self._feed_frames(b0, b1)
-                self._close(b1)
+            for block in blocks:
+                self._open(block.opening)
+                eaters = [b for b in self.open_clips.values() if b.wants_events]
+                for start, stop in block.reads:
+                    self._feed_events(eaters, start, next(chunks))
+                    self.source_events = stop - first
+                for _ in block.frames:
+                    self._feed_frame(next(frames))
+                self.source_events = self.index[block.t1] - first
+                self._close(block.closing)
+            self._commit(wait=True)
+            wait_all(self._encodes)
         except BaseException:
-            for builder in self.open_clips.values():
-                builder.abort()
-            if encoder is not None:
-                encoder.abort()
+            self.abort()
             raise
         return self.records
 
-    def _open(self, b0: int) -> None:
-        for clip in self.opening.get(b0, []):
-            needs = self.work.needs[clip.key]
-            if self.encoder is not None:
-                needs = needs - {MP4.name}  # cut from the sequence encode after the pass
+    def abort(self) -> None:
+        """Stop the lanes, then drop every unfinished file."""
+        self.ctx.lanes.close(cancel=True)
+        for builder in [*self.closed, *self.open_clips.values()]:
+            builder.abort()
+        if self.encoder is not None:
+            self.encoder.abort()
+
+    def _read(self, span: tuple[int, int]) -> Events:
+        with self.ctx.stats.timed("read_events"):
+            return self.events.read(*span)
+
+    def _decode(self, i: int) -> av.VideoFrame:
+        ctx = self.ctx
+        with ctx.stats.timed("decode_frames"):
+            return to_video_frame(decode_frame(ctx.frame_paths[i]), *ctx.video_size)
+
+    def _encode(self, frame: av.VideoFrame) -> None:
+        assert self.encoder is not None
+        with self.ctx.stats.timed("encode_mp4"):
+            self.encoder.add(frame)
+
+    def _open(self, clips: tuple[Clip, ...]) -> None:
+        for clip in clips:
             start, stop = self.index[clip.t0], self.index[clip.t1]
-            self.open_clips[clip.key] = ClipBuilder(self.ctx, clip, start, stop, needs)
+            self.open_clips[clip.key] = ClipBuilder(self.ctx, clip, start, stop, self._needs(clip))
 
-    def _feed_events(self, b0: int, b1: int) -> None:
-        eaters = [b for b in self.open_clips.values() if b.wants_events]
-        if not eaters:
-            return
-        chunk, stop = self.ctx.config.max_chunk_events, self.index[b1]
-        for start in range(self.index[b0], stop, chunk):
-            with self.ctx.stats.timed("read_events"):
-                block = self.events.read(start, min(start + chunk, stop))
-            for builder in eaters:
-                builder.feed_events(start, block)
+    def _feed_events(self, eaters: list[ClipBuilder], start: int, block: Events) -> None:
+        for builder in eaters:
+            builder.feed_events(start, block)
 
-    def _feed_frames(self, b0: int, b1: int) -> None:
-        ctx, stats = self.ctx, self.ctx.stats
-        watchers = [b for b in self.open_clips.values() if b.wants_frames]
-        if not watchers and self.encoder is None:
-            return
-        lo, hi = np.searchsorted(ctx.timestamps, [b0, b1], side="left").tolist()
-        for i in range(lo, hi):
-            with stats.timed("decode_frames"):
-                frame = to_video_frame(decode_frame(ctx.frame_paths[i]), *ctx.video_size)
-            stats.frames_decoded += 1
-            for builder in watchers:
+    def _feed_frame(self, frame: av.VideoFrame) -> None:
+        stats = self.ctx.stats
+        stats.frames_decoded += 1
+        for builder in self.open_clips.values():
+            if builder.wants_frames:
                 builder.feed_frame(frame)
-            if self.encoder is not None:
-                with stats.timed("encode_mp4"):
-                    self.encoder.add(frame)
-                stats.frames_encoded += 1
+        if self.encoder is not None:
+            while self._encodes and self._encodes[0].done():
+                self._encodes.popleft().result()  # an encode that failed stops the pass
+            self._encodes.append(self.ctx.lanes.video.submit(self._encode, frame))
+            stats.frames_encoded += 1
 
-    def _close(self, b1: int) -> None:
-        stats, done = self.ctx.stats, self.work.done
-        for clip in self.closing.get(b1, []):
+    def _close(self, clips: tuple[Clip, ...]) -> None:
+        for clip in clips:
             builder = self.open_clips.pop(clip.key)
-            before = done[clip.key].components if clip.key in done else ()
-            record = builder.finish(before)
+            builder.close()
+            self.closed.append(builder)
+        self._commit(wait=False)
+
+    def _commit(self, wait: bool) -> None:
+        """Record the ended clips whose files are in place, in closing order."""
+        stats, done = self.ctx.stats, self.work.done
+        while self.closed and (wait or self.closed[0].ready):
+            builder = self.closed[0]
+            before = done[builder.clip.key].components if builder.clip.key in done else ()
+            record = builder.commit(before)
+            self.closed.popleft()
             self.writer.append(record)
-            self.records[clip.key] = record
+            self.records[builder.clip.key] = record
             stats.clips_built += 1
             stats.clips_empty += record.empty
             stats.events_in_clips += record.num_events
