@@ -131,9 +131,9 @@ def _rgb_to_yuv420_into(
             rs = gs = bs = 0
             for dr in range(2):
                 for dc in range(2):
-                    r = np.int64(rgb[row + dr, col + dc, 0])
-                    g = np.int64(rgb[row + dr, col + dc, 1])
-                    b = np.int64(rgb[row + dr, col + dc, 2])
+                    r = int(rgb[row + dr, col + dc, 0])
+                    g = int(rgb[row + dr, col + dc, 1])
+                    b = int(rgb[row + dr, col + dc, 2])
                     luma = (wy[0] * r + wy[1] * g + wy[2] * b + (16 << 16) + (1 << 15)) >> 16
                     y[row + dr, col + dc] = min(max(luma, 0), 255)
                     rs += r
