@@ -68,7 +68,7 @@ class SequenceJob:
 def run_job(job: SequenceJob, reporter: Reporter | None = None) -> JobResult:
     """Run one job; input problems become the result's error, never an exception."""
     reporter = reporter or NullReporter()
-    started = time.monotonic()
+    started, cpu_before = time.monotonic(), _cpu_time()
     state = StateLayout(job.config.out)
     marker = mark_running(state, job.source.split, job.source.name, job.shard.unit)
     try:
@@ -81,9 +81,15 @@ def run_job(job: SequenceJob, reporter: Reporter | None = None) -> JobResult:
     finally:
         marker.unlink(missing_ok=True)
     result.seconds = time.monotonic() - started
+    result.stats.cpu_seconds = _cpu_time() - cpu_before
     result.stats.peak_rss_bytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     reporter.job_finished(result)
     return result
+
+
+def _cpu_time() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _describe_failure(job: SequenceJob, exc: Exception) -> str:

@@ -1,7 +1,7 @@
 """The threads of one job: bounded lanes that run its stages beside the streaming pass.
 
 A job given one core runs every task at once in the caller, so the pass is the plain
-serial loop. Given more, the HDF5 reads, the frame decodes and PNG compressions, the
+serial loop. Given more, the HDF5 reads, the frame decodes, the PNG compressions, the
 npy writes and the x264 encode each run on their own threads while the pass renders,
 and every lane holds a bounded amount of pending work, so memory stays bounded
 whatever the input. Lane tasks never wait for each other or for the pass, so a full
@@ -14,15 +14,19 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-READ_AHEAD = 2  # event chunks read ahead of the pass (one chunk is up to ~52 MB)
+# How much work each lane may hold: enough that a slow stage does not stall the others
+# at once, little next to the 2 GB a worker may use.
+READ_AHEAD = 3  # event chunks read ahead of the pass (one chunk is up to ~52 MB)
+FRAMES_AHEAD = 8  # frames decoded ahead (~7 MB each at 1440x1080: RGB and yuv420p)
+IMAGES_QUEUED = 16  # event images waiting for PNG compression (~1 MB each)
 WRITE_BYTES = 192 * 2**20  # npy bytes queued for the writer thread
-VIDEO_FRAMES = 4  # frames queued for the x264 thread
+VIDEO_FRAMES = 24  # frames queued for the x264 thread (2.3 MB each at 1440x1080)
 
 
 class Lane:
@@ -89,8 +93,9 @@ def wait_all(futures: Iterable[Future[Any]]) -> None:
 
 @dataclass
 class Lanes:
-    """One job's lanes. ``cpu`` (frame decodes, then PNG compression) has ``cores`` threads;
-    reads, npy writes and x264 one thread each, in submission order."""
+    """One job's lanes: frame decodes and PNG compression on ``cores`` threads each (the
+    kernel shares the cores between them); reads, npy writes and x264 on one thread each,
+    in submission order. ``stopped`` tells long tasks (a sequence encode) to give up."""
 
     cores: int
     reads: Lane
@@ -98,28 +103,36 @@ class Lanes:
     images: Lane
     writes: Lane
     video: Lane
+    stopped: threading.Event = field(default_factory=threading.Event)
     _pools: tuple[ThreadPoolExecutor, ...] = ()
+
+    @property
+    def inline(self) -> bool:
+        """One core: every task runs at once in the caller."""
+        return not self._pools
 
     @staticmethod
     def for_cores(cores: int) -> Lanes:
         if cores <= 1:
             now = Lane(None, 1)
             return Lanes(1, reads=now, frames=now, images=now, writes=now, video=now)
-        cpu, reads, writes, video = (
-            ThreadPoolExecutor(n, thread_name_prefix=f"egpt-{name}")
-            for name, n in (("cpu", cores), ("read", 1), ("write", 1), ("x264", 1))
+        frames, images = (ThreadPoolExecutor(cores, f"egpt-{n}") for n in ("frames", "png"))
+        reads, writes, video = (
+            ThreadPoolExecutor(1, f"egpt-{name}") for name in ("read", "write", "x264")
         )
         return Lanes(
             cores,
             reads=Lane(reads, READ_AHEAD),
-            frames=Lane(cpu, 2 * cores),
-            images=Lane(cpu, 2 * cores),
+            frames=Lane(frames, FRAMES_AHEAD),
+            images=Lane(images, IMAGES_QUEUED),
             writes=Lane(writes, WRITE_BYTES),
             video=Lane(video, VIDEO_FRAMES),
-            _pools=(cpu, reads, writes, video),
+            _pools=(frames, images, reads, writes, video),
         )
 
     def close(self, cancel: bool = False) -> None:
-        """Wait for the running tasks to end (dropping queued ones if ``cancel``)."""
+        """Wait for the running tasks to end (``cancel``: drop queued ones, stop long ones)."""
+        if cancel:
+            self.stopped.set()
         for pool in self._pools:
             pool.shutdown(wait=True, cancel_futures=cancel)

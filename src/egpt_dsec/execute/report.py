@@ -34,6 +34,7 @@ class JobStats:
     bytes_written: dict[str, int] = field(default_factory=dict)  # component -> bytes
     stage_seconds: dict[str, float] = field(default_factory=dict)
     peak_rss_bytes: int = 0
+    cpu_seconds: float = 0.0  # CPU time of the job's process while it ran (all its threads)
 
     def __add__(self, other: JobStats) -> JobStats:
         merged = JobStats()

@@ -32,7 +32,8 @@ class Block:
 
 @dataclass(frozen=True)
 class Wants:
-    """What the open clips consume: events, frames, or every frame (a sequence encode)."""
+    """What the open clips consume: events, frames, or every frame (a sequence encode
+    fed by the pass)."""
 
     events: Callable[[Clip], bool]
     frames: Callable[[Clip], bool]
@@ -49,7 +50,7 @@ def plan_blocks(
     """The blocks between the sorted keys of ``index`` (boundary time -> first event index).
 
     Events of a block are read in chunks of at most ``chunk`` events, and only while an
-    open clip wants them; frames only while an open clip wants them (or ``every_frame``).
+    open clip wants them; frames likewise (or always, with ``every_frame``).
     """
     opening: dict[int, list[Clip]] = defaultdict(list)
     closing: dict[int, list[Clip]] = defaultdict(list)

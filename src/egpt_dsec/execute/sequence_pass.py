@@ -3,7 +3,10 @@
 The pass itself renders event images and keeps the books; the job's lanes read the
 events and decode the frames ahead of it (in the order the schedule gives), and
 write, compress and encode behind it. A clip's files are committed, and its manifest
-record written, in closing order once its lane work is done.
+record written, in closing order once its lane work is done. In remux mode with
+threads the frames never meet the pass: the x264 thread encodes the unit's frames,
+decoded ahead for it, at its own pace beside the pass (with one core, the pass feeds
+the encoder block by block).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import numpy as np
 from egpt_dsec.events import Events
 from egpt_dsec.execute.clip_builder import ClipBuilder, wants_events, wants_frames
 from egpt_dsec.execute.context import SequenceContext
-from egpt_dsec.execute.lanes import ahead, wait_all
+from egpt_dsec.execute.lanes import ahead
 from egpt_dsec.execute.report import Reporter
 from egpt_dsec.execute.schedule import Block, Wants, plan_blocks
 from egpt_dsec.execute.work import WorkPlan
@@ -54,7 +57,6 @@ class SequencePass:
         self.closed: deque[ClipBuilder] = deque()  # ended, waiting for their lane work
         self.records: dict[ClipKey, ClipRecord] = {}
         self.encoder: SequenceEncoder | None = None
-        self._encodes: deque[Future[None]] = deque()
         self.source_events = 0  # source events the pass has gone through (for progress)
 
     def _needs(self, clip: Clip) -> set[str]:
@@ -69,13 +71,13 @@ class SequencePass:
         wants = Wants(
             events=lambda c: wants_events(ctx, self._needs(c), self._size(c)),
             frames=lambda c: wants_frames(ctx, self._needs(c), self._size(c)),
-            every_frame=self.encoder is not None,
+            every_frame=self.encoder is not None and ctx.lanes.inline,
         )
         chunk = ctx.config.max_chunk_events
         return plan_blocks(self.index, self.work.todo, ctx.timestamps, wants, chunk)
 
     def run(self, encoder: SequenceEncoder | None) -> dict[ClipKey, ClipRecord]:
-        """Build every clip to do; with ``encoder`` every frame also goes to it."""
+        """Build every clip to do; with ``encoder`` every frame of the span also goes to it."""
         self.encoder = encoder
         todo = self.work.todo
         self.reporter.job_started(self.key, len(todo), sum(self._size(c) for c in todo))
@@ -83,8 +85,10 @@ class SequencePass:
         lanes = self.ctx.lanes
         chunks = ahead(lanes.reads, self._read, [r for b in blocks for r in b.reads])
         frames = ahead(lanes.frames, self._decode, [i for b in blocks for i in b.frames])
-        first = self.index[blocks[0].t0] if blocks else 0
         try:
+            beside = encoder is not None and not lanes.inline
+            video = self._start_encode() if beside else None
+            first = self.index[blocks[0].t0] if blocks else 0
             for block in blocks:
                 self._open(block.opening)
                 eaters = [b for b in self.open_clips.values() if b.wants_events]
@@ -95,8 +99,11 @@ class SequencePass:
                     self._feed_frame(next(frames))
                 self.source_events = self.index[block.t1] - first
                 self._close(block.closing)
+                if video is not None and video.done():
+                    video.result()  # a broken frame stops the pass now, not at the end
             self._commit(wait=True)
-            wait_all(self._encodes)
+            if video is not None:
+                self._count_frames(video.result())
         except BaseException:
             self.abort()
             raise
@@ -110,6 +117,25 @@ class SequencePass:
         if self.encoder is not None:
             self.encoder.abort()
 
+    def _start_encode(self) -> Future[int]:
+        """The span's frames, decoded ahead, encoded in order on the x264 thread."""
+        lo, hi = np.searchsorted(self.ctx.timestamps, [min(self.index), max(self.index)])
+        return self.ctx.lanes.video.submit(self._encode_frames, range(int(lo), int(hi)))
+
+    def _encode_frames(self, indices: range) -> int:
+        assert self.encoder is not None
+        lanes, stats = self.ctx.lanes, self.ctx.stats
+        for frame in ahead(lanes.frames, self._decode, indices):
+            if lanes.stopped.is_set():
+                break
+            with stats.timed("encode_mp4"):
+                self.encoder.add(frame)
+        return len(indices)
+
+    def _count_frames(self, count: int) -> None:
+        self.ctx.stats.frames_decoded += count
+        self.ctx.stats.frames_encoded += count
+
     def _read(self, span: tuple[int, int]) -> Events:
         with self.ctx.stats.timed("read_events"):
             return self.events.read(*span)
@@ -118,11 +144,6 @@ class SequencePass:
         ctx = self.ctx
         with ctx.stats.timed("decode_frames"):
             return to_video_frame(decode_frame(ctx.frame_paths[i]), *ctx.video_size)
-
-    def _encode(self, frame: av.VideoFrame) -> None:
-        assert self.encoder is not None
-        with self.ctx.stats.timed("encode_mp4"):
-            self.encoder.add(frame)
 
     def _open(self, clips: tuple[Clip, ...]) -> None:
         for clip in clips:
@@ -134,16 +155,14 @@ class SequencePass:
             builder.feed_events(start, block)
 
     def _feed_frame(self, frame: av.VideoFrame) -> None:
-        stats = self.ctx.stats
-        stats.frames_decoded += 1
+        self.ctx.stats.frames_decoded += 1
         for builder in self.open_clips.values():
             if builder.wants_frames:
                 builder.feed_frame(frame)
-        if self.encoder is not None:
-            while self._encodes and self._encodes[0].done():
-                self._encodes.popleft().result()  # an encode that failed stops the pass
-            self._encodes.append(self.ctx.lanes.video.submit(self._encode, frame))
-            stats.frames_encoded += 1
+        if self.encoder is not None:  # one core: the pass feeds the sequence encode
+            with self.ctx.stats.timed("encode_mp4"):
+                self.encoder.add(frame)
+            self.ctx.stats.frames_encoded += 1
 
     def _close(self, clips: tuple[Clip, ...]) -> None:
         for clip in clips:
