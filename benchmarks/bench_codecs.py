@@ -4,7 +4,8 @@
   build's choice), libspng (``pyspng``) and OpenCV when installed;
 - RGB -> yuv420p: the NumPy reference and the compiled kernel the build uses;
 - event image PNG encode (real DSEC events, EventGPT drawing): Pillow (the build's
-  bytes), FFmpeg and OpenCV, with sizes (their bytes differ; the pixels do not);
+  choice until issue 11), FFmpeg (PyAV, the build's choice: no row filter) and OpenCV,
+  with sizes (their bytes differ; the pixels do not);
 - x264: the build's threads=1 against a FIXED 2 threads (frame or sliced), and whether
   each gives the same bytes with the process pinned to one core and to two.
 
@@ -145,8 +146,8 @@ def encoders() -> dict[str, Callable[[NDArray[np.uint8]], bytes]]:
         return encode
 
     found = {
-        "Pillow level 1 (build)": pillow,
-        "FFmpeg level 1, pred none": ffmpeg("none"),
+        "Pillow level 1 (adaptive filters)": pillow,
+        "FFmpeg level 1, pred none (build)": ffmpeg("none"),
         "FFmpeg level 1, pred paeth": ffmpeg("paeth"),
     }
     try:
