@@ -91,6 +91,10 @@ def _floor_table(runs: Sequence[BuildRun], floors: Sequence[CpuFloor], disk: Dis
         *(f"{x:.2f}x (target <= {FLOOR_TARGET}x: {verdict(x <= FLOOR_TARGET)})" for x in ratios),
     )
     table.add(f"vs the replaced scripts ({REPLACED_SCRIPTS_S} s)", *(_vs_replaced(r) for r in runs))
+    table.add(
+        "CPU seconds of the jobs' processes (all threads)",
+        *(f"{fmt_s(r.stats.cpu_seconds)} = {r.stats.cpu_seconds / r.wall:.2f} cores" for r in runs),
+    )
     table.add("peak RSS per worker", *(fmt_bytes(r.peak_rss) for r in runs))
     table.add("job seconds", *(", ".join(f"{s:.1f}" for s in r.job_seconds) for r in runs))
     table.section("stage seconds inside the build, summed over threads")
@@ -107,20 +111,29 @@ def _vs_replaced(run: BuildRun) -> str:
 
 
 def _cost_table(runs: Sequence[BuildRun], floors: Sequence[CpuFloor]) -> Table:
-    table = Table("stage (one core)", "unit cost", *(f"units / seconds, {r.label}" for r in runs))
+    """Each stage's one-core cost per unit and in all, as measured after each build."""
+    table = Table("stage (one core)", *(f"{r.label}: unit cost, units, seconds" for r in runs))
     names = list(dict.fromkeys(c.stage for f in floors for c in f.costs))
     for name in names:
-        cells, per_unit = [], ""
+        cells = []
         for floor in floors:
             cost = next((c for c in floor.costs if c.stage == name), None)
-            if cost is None:
-                cells.append("-")
-                continue
-            per_unit = f"{cost.per_unit * 1e3:.4g} ms / {cost.unit}"
-            cells.append(f"{cost.units:,} / {fmt_s(cost.seconds)}")
-        table.add(name, per_unit, *cells)
-    table.add("all stages, one core", "", *(fmt_s(f.one_core) for f in floors))
+            cells.append(
+                "-"
+                if cost is None
+                else f"{_unit_cost(cost.per_unit)} / {cost.unit} x {cost.units:,} = "
+                f"{fmt_s(cost.seconds)}"
+            )
+        table.add(name, *cells)
+    table.add("all stages, one core", *(fmt_s(f.one_core) for f in floors))
     return table
+
+
+def _unit_cost(seconds: float) -> str:
+    for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs")):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds * 1e9:.3g} ns"
 
 
 def mode_mixed(bench: Bench) -> int:

@@ -2,8 +2,8 @@
 
 A build can be no faster than its disk (bytes / write speed) and no faster than its CPU:
 each stage's one-core cost per unit, measured here on samples of the very input the
-build read and the very images it wrote (one thread, warm caches, right after the
-build), times the build's own work counts, summed, divided by the cores. The build's
+build read and the very images it wrote (the CPU time of one thread, warm caches, right
+after the build), times the build's own work counts, summed, divided by the cores. The build's
 wall time over max(disk floor, CPU floor) says how much of the machine it leaves idle.
 """
 
@@ -22,6 +22,7 @@ from bench_runs import BuildRun
 from egpt_dsec.config import BuildConfig
 from egpt_dsec.events import Events
 from egpt_dsec.execute.clip_parts import EVENT_BYTES
+from egpt_dsec.fs import WriteBehind
 from egpt_dsec.layout.state import sequence_of
 from egpt_dsec.render.event_image import PartPainter
 from egpt_dsec.source.discover import SequenceSource, discover_sequences
@@ -35,7 +36,7 @@ from egpt_dsec.writers.video_frame import to_video_frame, video_size
 SAMPLE_EVENTS = 8_000_000  # events read and rendered per sequence
 SAMPLE_FRAMES = 40  # frames decoded and encoded per sequence
 SAMPLE_IMAGES = 60  # event images compressed again
-SAMPLE_NPY_BYTES = 256 * 2**20  # copied into the page cache, never flushed
+SAMPLE_NPY_BYTES = 512 * 2**20  # written the build's way, then deleted
 KEYFRAME_EVERY = 5  # a remux encode's clip borders: every 250 ms with 500 ms clips
 IN_BUILD = ("remux_mp4", "link_frames")  # small stages: the build's own seconds
 
@@ -69,9 +70,9 @@ class CpuFloor:
 
 
 def _timed(fn: Callable[[], object]) -> float:
-    started = time.perf_counter()
+    started = time.thread_time()
     fn()
-    return time.perf_counter() - started
+    return time.thread_time() - started
 
 
 def _per_sequence(run: BuildRun, source: SequenceSource, field: str) -> int:
@@ -90,9 +91,9 @@ def _sample_events(source: SequenceSource, chunk: int) -> tuple[float, list[Even
         spans = [(s, min(s + chunk, stop)) for s in range(0, stop, chunk)]
         for span in spans:  # warm the page cache: the floor is CPU, not disk
             events.read(*span)
-        started = time.perf_counter()
+        started = time.thread_time()
         runs = [events.read(*span) for span in spans]
-        seconds = time.perf_counter() - started
+        seconds = time.thread_time() - started
     return seconds / max(1, stop), runs
 
 
@@ -120,10 +121,10 @@ def _frame_costs(config: BuildConfig, source: SequenceSource) -> tuple[float, fl
     for path in picks:
         decode_frame(path)  # warm the page cache
     frames = []
-    started = time.perf_counter()
+    started = time.thread_time()
     for path in picks:
         frames.append(to_video_frame(decode_frame(path), *size))
-    decode = (time.perf_counter() - started) / len(picks)
+    decode = (time.thread_time() - started) / len(picks)
     with tempfile.TemporaryDirectory(dir=config.out) as scratch:
         keyframes = range(0, len(frames), KEYFRAME_EVERY)
         encoder = SequenceEncoder(Path(scratch) / "x.mp4", *size, config.video, keyframes)
@@ -157,21 +158,24 @@ def _png_cost(config: BuildConfig) -> float:
     return seconds / len(pixels)
 
 
-def _npy_copy_cost(config: BuildConfig, runs: list[Events]) -> float:
-    """Seconds per byte of an npy write into the page cache (the copy, not the disk)."""
+def _npy_write_cost(config: BuildConfig, runs: list[Events]) -> float:
+    """CPU seconds per byte of the npy writes, written as the build writes them (the
+    copy into the kernel and the start of the write-back; the disk is the disk floor)."""
     data = b"".join(bytes(getattr(r, f).data) for r in runs[:4] for f in ("p", "t", "x", "y"))
     if not data:
         return 0.0
     repeats = max(1, SAMPLE_NPY_BYTES // len(data))
     fd, name = tempfile.mkstemp(dir=config.out)
     try:
-        started = time.perf_counter()
+        behind = WriteBehind(fd)
+        started = time.thread_time()
         for i in range(repeats):
             os.pwrite(fd, data, i * len(data))
-        seconds = time.perf_counter() - started
+            behind.wrote(i * len(data), len(data))
+        seconds = time.thread_time() - started
     finally:
         os.close(fd)
-        os.unlink(name)  # dropped before any write-back: no disk time in the figure
+        os.unlink(name)
     return seconds / (repeats * len(data))
 
 
@@ -196,12 +200,10 @@ def measure_cpu_floor(run: BuildRun, cores: int) -> CpuFloor:
         costs.append(StageCost("write_png", "image", _png_cost(config), stats.images_written))
     npy = stats.bytes_written.get("event_npy", 0)
     if npy:
-        per_byte = _npy_copy_cost(config, runs)
+        per_byte = _npy_write_cost(config, runs)
         per_event = per_byte * EVENT_BYTES
         costs.append(
-            StageCost(
-                "write_npy (copy into the page cache)", "event copy", per_event, npy // EVENT_BYTES
-            )
+            StageCost("write_npy (CPU of the writes)", "event copy", per_event, npy // EVENT_BYTES)
         )
     for stage in IN_BUILD:
         if run.stage(stage):
