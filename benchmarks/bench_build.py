@@ -5,9 +5,11 @@ it, and prints the machine facts and ONE markdown table: per-stage rates and wal
 decode counters (each event and frame decoded once?), peak RSS, bytes per component, and
 the disk floor (bytes written / the sequential write speed measured in the same run).
 
-Modes: the default full build, ``--mp4-compare`` (remux vs encode), ``--scaling`` (1 vs
-2 workers), ``--big-clip`` (one ~400M-event 16 s clip), ``--skew`` (whole sequences vs
-time shards on a skewed set). Every build runs in a fresh spawned process, so its peak
+Modes: the default full build, ``--mixed`` and ``--one-long`` (``bench_mixed``: the
+held-out-like input against max(disk floor, CPU floor); its long sequence on 1 vs 2
+workers), ``--mp4-compare`` (remux vs encode), ``--scaling`` (1 vs 2 workers),
+``--big-clip`` (one ~400M-event 16 s clip), ``--skew`` (whole sequences vs time shards
+on a skewed set). Every build runs in a fresh spawned process, so its peak
 RSS is its own; input files are flushed and evicted from the page cache before each
 build, and ``wall+sync`` adds the time to flush what the build left in the page cache.
 Units are decimal: MB = 1e6 bytes, GB = 1e9 bytes, M = 1e6.

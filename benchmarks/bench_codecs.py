@@ -7,7 +7,9 @@
   choice until issue 11), FFmpeg (PyAV, the build's choice: no row filter) and OpenCV,
   with sizes (their bytes differ; the pixels do not);
 - x264: the build's threads=1 against a FIXED 2 threads (frame or sliced), and whether
-  each gives the same bytes with the process pinned to one core and to two.
+  each gives the same bytes with the process pinned to one core and to two;
+- npy-sized writes: plain (the page cache grows by every byte) against written behind
+  (``egpt_dsec.fs.WriteBehind``, as the build writes its npy files).
 
 "2 threads" runs the same work in two threads at once: a speedup near 2 means the codec
 lets the other thread run (releases the GIL), near 1 means it holds it.
@@ -203,15 +205,51 @@ def bench_x264(pngs: list[bytes]) -> None:
         print(f"| {name} | {per_frame * 1e3:.1f} | {digest_one} | {digest_two} |")
 
 
+def write_speed(folder: Path, behind: bool, total: int = 2**31, block: int = 4 * 2**20) -> str:
+    """MB/s and system seconds of writing ``total`` bytes, then fsync."""
+    import resource
+
+    from egpt_dsec.fs import WriteBehind
+
+    data = os.urandom(block)
+    fd, name = tempfile.mkstemp(dir=folder)
+    try:
+        writer = WriteBehind(fd) if behind else None
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_stime
+        started = time.perf_counter()
+        for i in range(total // block):
+            os.pwrite(fd, data, i * block)
+            if writer is not None:
+                writer.wrote(i * block, block)
+        os.fsync(fd)
+        seconds = time.perf_counter() - started
+        system = resource.getrusage(resource.RUSAGE_SELF).ru_stime - before
+    finally:
+        os.close(fd)
+        os.unlink(name)
+    return f"{total / seconds / 1e6:,.0f} MB/s, {system:.2f} s system time"
+
+
+def bench_writes(folder: Path) -> None:
+    print(f"\n#### 2 GiB in 4 MiB writes, then fsync, in {folder}")
+    print("\n| how | speed |\n|---|---|")
+    for behind in (False, True, False, True):
+        name = "written behind (build)" if behind else "plain"
+        print(f"| {name} | {write_speed(folder, behind)} |")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--frames", type=int, default=40)
+    parser.add_argument("--out", type=Path, default=Path("bench-out"), help="for the writes")
     args = parser.parse_args(argv)
     print(f"load average at start: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
     pngs = frame_pngs(args.frames)
     bench_decode(pngs)
     bench_encode(event_images())
     bench_x264(pngs)
+    args.out.mkdir(parents=True, exist_ok=True)
+    bench_writes(args.out)
     print(f"\nload average at the end: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
     return 0
 

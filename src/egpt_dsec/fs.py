@@ -106,7 +106,7 @@ class WriteBehind:
     write-back of dirty pages) and dropped from the page cache ``lag`` writes later, when
     it is on its way. Without it the page cache grows by every byte written: each fresh
     page costs an allocation (5-10x slower writes on this project's VMs, measured by
-    ``benchmarks/bench_codecs.py --writes``), the dirty pages pile up until the kernel
+    ``benchmarks/bench_codecs.py``), the dirty pages pile up until the kernel
     stalls the writer, and the other caches of the machine are evicted.
     """
 

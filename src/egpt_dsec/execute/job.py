@@ -4,8 +4,10 @@ The clip boundaries of all durations cut the unit into blocks. Each block's even
 are read once from the HDF5 and handed to every open clip; each frame is decoded
 once and fed to every open clip's encoder (or, in remux mode, to the one sequence
 encoder whose packets are later copied into each clip's MP4). A clip is committed
-when the pass reaches its end. Memory is bounded by one chunk of events plus the
-open clips' writers, whatever the clip length.
+when the pass reaches its end and its files are in place. Given more than one core,
+the job runs its slow stages on bounded lanes beside the pass (``execute.lanes``);
+memory is bounded by a few chunks of events, the lanes' queues and the open clips'
+writers, whatever the clip length.
 
 The job is handed its plan (clips, what is done, what each clip needs); it plans
 nothing itself.
