@@ -5,9 +5,11 @@ it, and prints the machine facts and ONE markdown table: per-stage rates and wal
 decode counters (each event and frame decoded once?), peak RSS, bytes per component, and
 the disk floor (bytes written / the sequential write speed measured in the same run).
 
-Modes: the default full build, ``--mp4-compare`` (remux vs encode), ``--scaling`` (1 vs
-2 workers), ``--big-clip`` (one ~400M-event 16 s clip), ``--skew`` (whole sequences vs
-time shards on a skewed set). Every build runs in a fresh spawned process, so its peak
+Modes: the default full build, ``--mixed`` and ``--one-long`` (``bench_mixed``: the
+held-out-like input against max(disk floor, CPU floor); its long sequence on 1 vs 2
+workers), ``--mp4-compare`` (remux vs encode), ``--scaling`` (1 vs 2 workers),
+``--big-clip`` (one ~400M-event 16 s clip), ``--skew`` (whole sequences vs time shards
+on a skewed set). Every build runs in a fresh spawned process, so its peak
 RSS is its own; input files are flushed and evicted from the page cache before each
 build, and ``wall+sync`` adds the time to flush what the build left in the page cache.
 Units are decimal: MB = 1e6 bytes, GB = 1e9 bytes, M = 1e6.
@@ -22,6 +24,18 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 
+from bench_input import SeqPlan, data_line, sample_dir, seq_plans, synthesize
+from bench_mixed import mode_mixed, mode_one_long
+from bench_runs import (
+    Bench,
+    BuildRun,
+    after_line,
+    bench_config,
+    build_line,
+    check_errors,
+    run_build,
+    scratch,
+)
 from benchkit import (
     BIG_CLIP_FREE,
     FLOOR_TARGET,
@@ -30,17 +44,9 @@ from benchkit import (
     RSS_TARGET,
     SCALING_TARGET,
     STAGES,
-    Bench,
-    BuildRun,
     DiskSpeed,
-    SeqPlan,
     Table,
-    after_line,
-    bench_config,
-    build_line,
-    check_errors,
     cpu_capacity,
-    data_line,
     disk_write_speed,
     div,
     fmt_bytes,
@@ -48,12 +54,7 @@ from benchkit import (
     fmt_s,
     machine_facts,
     once,
-    run_build,
-    sample_dir,
     say,
-    scratch,
-    seq_plans,
-    synthesize,
     verdict,
 )
 from egpt_dsec import argtypes
@@ -150,6 +151,17 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
         "--big-clip",
         action="store_true",
         help="one 16 s clip of ~400M events, npy only: peak RSS and write speed (~12 GB free)",
+    )
+    modes.add_argument(
+        "--mixed",
+        action="store_true",
+        help="two real-pattern sequences (20 s at 1.9 M ev/s, 1440x1080; 12 s at 1.4 M ev/s, "
+        "640x480), all components, npy and ref builds against the disk and CPU floors",
+    )
+    modes.add_argument(
+        "--one-long",
+        action="store_true",
+        help="the long sequence of --mixed alone, npy and ref, 1 vs 2 workers",
     )
     modes.add_argument(
         "--skew",
@@ -661,6 +673,10 @@ def run_bench(args: argparse.Namespace) -> int:
         mode = _mode_big_clip
     elif args.skew:
         mode = _mode_skew
+    elif args.mixed:
+        mode = mode_mixed
+    elif args.one_long:
+        mode = mode_one_long
     with scratch(args.out, args.keep) as work:
         return mode(Bench(args, work, machine_facts(work), sys.argv[1:]))
 

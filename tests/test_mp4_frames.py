@@ -15,6 +15,7 @@ from PIL import Image
 from egpt_dsec.config import VideoOptions
 from egpt_dsec.source.errors import InputError
 from egpt_dsec.source.frames import decode_frame
+from egpt_dsec.synth.frames import PngEncoder
 from egpt_dsec.writers import frames as frames_module
 from egpt_dsec.writers.frames import link_frames
 from egpt_dsec.writers.mp4 import Mp4ClipWriter
@@ -68,6 +69,23 @@ def test_decode_frame_returns_the_png_pixels(tmp_path: Path) -> None:
     out = decode_frame(tmp_path / "000000.png")
     assert out.dtype == np.uint8 and out.shape == (48, 64, 3)
     np.testing.assert_array_equal(out, pixels)
+
+
+@pytest.mark.parametrize("writer", ["pillow", "ffmpeg", "pillow-transparency", "pillow-rgba"])
+def test_decode_frame_gives_pillows_pixels_for_any_png(tmp_path: Path, writer: str) -> None:
+    pixels = scene(3)
+    path = tmp_path / "000000.png"
+    if writer == "ffmpeg":
+        path.write_bytes(PngEncoder(W, H).encode(pixels))
+    elif writer == "pillow-transparency":
+        Image.fromarray(pixels).save(path, transparency=(1, 2, 3))
+    elif writer == "pillow-rgba":
+        Image.fromarray(pixels).convert("RGBA").save(path)
+    else:
+        Image.fromarray(pixels).save(path)
+    with Image.open(path) as image:
+        expected = np.asarray(image.convert("RGB"))
+    np.testing.assert_array_equal(decode_frame(path), expected)
 
 
 def test_decode_frame_converts_grey_to_rgb(tmp_path: Path) -> None:
@@ -191,6 +209,15 @@ def test_rgb_to_yuv420_matches_bt601_limited_range() -> None:
         y, u, v = rgb_to_yuv420(image)
         assert (y.shape, u.shape, v.shape) == ((4, 6), (2, 3), (2, 3))
         assert (int(y[0, 0]), int(u[0, 0]), int(v[0, 0])) == expected, rgb
+
+
+@pytest.mark.parametrize(("width", "height"), [(2, 2), (8, 6), (162, 120), (1440, 1080)])
+def test_to_video_frame_kernel_matches_the_numpy_reference(width: int, height: int) -> None:
+    rgb = np.random.default_rng(width).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    frame = to_video_frame(rgb, width, height)
+    for plane, expected in zip(frame.planes, rgb_to_yuv420(rgb), strict=True):
+        rows = np.frombuffer(memoryview(plane), np.uint8).reshape(-1, plane.line_size)
+        np.testing.assert_array_equal(rows[: expected.shape[0], : expected.shape[1]], expected)
 
 
 def test_to_video_frame_crops_odd_and_resizes_other_sizes() -> None:

@@ -7,6 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
+from egpt_dsec.config import BuildConfig
 from egpt_dsec.durations import DEFAULT_DURATIONS, Duration, parse_durations
 from egpt_dsec.plan.clips import nearest_frame, plan_clips, plan_windows
 from egpt_dsec.plan.sequence import plan_sequence
@@ -130,3 +131,16 @@ def test_sequence_plan_counts_and_shards() -> None:
     assert plan.too_short_for == ("16s",)
     assert sum(len(plan.clips_of(s)) for s in plan.shards) == len(plan.clips) == 19
     assert all(plan.clips_of(s) for s in plan.shards)
+
+
+def test_default_shards_reread_at_most_a_tenth() -> None:
+    """Each shard reads from its first clip's start to its last clip's end."""
+    timestamps = 36_000_000_000 + 50_000 * np.arange(20 * 600 + 1, dtype=np.int64)  # 600 s
+    config_shard_us = round(BuildConfig.__dataclass_fields__["shard_seconds"].default * 1e6)
+    plan = plan_sequence(timestamps, DEFAULT_DURATIONS, 0.5, config_shard_us)
+    assert len(plan.shards) > 1
+    read = 0
+    for shard in plan.shards:
+        clips = plan.clips_of(shard)
+        read += max(c.t1 for c in clips) - min(c.t0 for c in clips)
+    assert read / (int(timestamps[-1]) - int(timestamps[0])) <= 1.10

@@ -326,12 +326,13 @@ def test_save_png_only_core_chunks(tmp_path: Path) -> None:
     path = tmp_path / "x.png"
     save_png(path, np.full((3, 4, 3), 255, np.uint8), compress_level=9)
     data = path.read_bytes()
-    chunks, pos = [], 8
+    chunks, pos = {}, 8
     while pos < len(data):
         length = int.from_bytes(data[pos : pos + 4], "big")
-        chunks.append(data[pos + 4 : pos + 8].decode())
+        chunks[data[pos + 4 : pos + 8].decode()] = data[pos + 8 : pos + 8 + length]
         pos += 12 + length
-    assert chunks == ["IHDR", "IDAT", "IEND"]
+    assert list(chunks) == ["IHDR", "pHYs", "IDAT", "IEND"]  # no time, text or colour chunk
+    assert chunks["pHYs"] == bytes([0, 0, 0, 1, 0, 0, 0, 1, 0])  # square pixels, no unit
 
 
 def test_save_png_rejects_bad_input_and_leaves_no_temp(tmp_path: Path) -> None:

@@ -309,3 +309,18 @@ def test_write_events_h5_rejects_bad_chunks(tmp_path: Path, chunks: list, messag
     with pytest.raises(ValueError, match=message):
         write_events_h5(path, [tuple(np.asarray(c) for c in chunk) for chunk in chunks], 0)
     assert not list(tmp_path.iterdir())  # nothing left behind, not even a temp file
+
+
+def test_real_events_replayed_at_a_lower_rate(tmp_path: Path) -> None:
+    from egpt_dsec.layout.dsec import SPLIT_ARCHIVES, SequenceFiles
+    from egpt_dsec.synth.real import write_replayed_sequence
+
+    folder = tmp_path / "train" / "replayed"
+    count = write_replayed_sequence(folder, 1.0, (64, 48), rate=1.5e6)
+    events = read_events(SequenceFiles(folder, layout=SPLIT_ARCHIVES).events_h5)
+    assert len(events["t"]) == count
+    assert 1.3e6 < count < 1.8e6  # whole windows: the last one may run past the end
+    assert bool(np.all(np.diff(events["t"].astype(np.int64)) >= 0))
+    np.testing.assert_array_equal(events["ms_to_idx"], ms_index(events["t"].astype(np.int64)))
+    with pytest.raises(ValueError, match="above the sample"):
+        write_replayed_sequence(tmp_path / "fast", 1.0, (64, 48), rate=1e9)

@@ -214,10 +214,14 @@ class BuildConfig:
         example="ref",
         choices=EVENT_FORMATS,
     )
+    # Each shard border is read twice for up to the longest clip (16 s): 160 s shards keep
+    # that under 10% of the events read. A job uses all the cores it is given, so shorter
+    # shards are for spreading one long sequence over many nodes.
     shard_seconds: float | None = option(
-        60.0,
+        160.0,
         flag="--shard-seconds",
-        help="split long sequences into work units of this length; 0 = whole sequences",
+        help="split long sequences into work units of this length (each border re-reads "
+        "up to the longest clip); 0 = whole sequences",
         example="20",
         parse=float,
         to_value=lambda s: s or None,

@@ -9,13 +9,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from egpt_dsec.config import BuildConfig
+from egpt_dsec.execute.lanes import Lanes
 from egpt_dsec.execute.report import JobStats
 from egpt_dsec.layout.output import OutputLayout
 
 
 @dataclass(frozen=True)
 class SequenceContext:
-    """One job's sequence, options and output; ``stats`` is the job's, updated in place."""
+    """One job's sequence, options and output; ``stats`` is the job's, updated in place,
+    and ``lanes`` the threads its slow stages run on."""
 
     split: str
     sequence: str
@@ -25,3 +27,4 @@ class SequenceContext:
     frame_paths: list[Path]
     video_size: tuple[int, int]
     stats: JobStats
+    lanes: Lanes

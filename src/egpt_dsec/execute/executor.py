@@ -8,6 +8,7 @@ pool, relaying progress through a queue. A Ray executor implements the same
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import multiprocessing as mp
 import os
 import queue
@@ -91,12 +92,19 @@ def _run_in_worker(job: SequenceJob) -> JobResult:
 
 
 class LocalExecutor:
-    """Jobs on this machine: in-process for one worker, else a spawned process pool."""
+    """Jobs on this machine: in-process for one worker or one job, else a spawned process
+    pool of ``workers`` processes.
+
+    ``workers`` is the build's share of the machine's cores, and every job may use all of
+    them: jobs running side by side share them, and the last one running (a long
+    sequence, the tail of any build) gets them all instead of leaving them idle.
+    """
 
     def __init__(self, workers: int = 1) -> None:
         self.workers = workers
 
     def run(self, jobs: Sequence[SequenceJob], reporter: Reporter) -> list[JobResult]:
+        jobs = [dataclasses.replace(job, cores=self.workers) for job in jobs]
         if self.workers == 1 or len(jobs) <= 1:
             return [run_job(job, reporter) for job in jobs]
         context = mp.get_context("spawn")  # h5py and numba are not fork-safe

@@ -4,8 +4,10 @@ The clip boundaries of all durations cut the unit into blocks. Each block's even
 are read once from the HDF5 and handed to every open clip; each frame is decoded
 once and fed to every open clip's encoder (or, in remux mode, to the one sequence
 encoder whose packets are later copied into each clip's MP4). A clip is committed
-when the pass reaches its end. Memory is bounded by one chunk of events plus the
-open clips' writers, whatever the clip length.
+when the pass reaches its end and its files are in place. Given more than one core,
+the job runs its slow stages on bounded lanes beside the pass (``execute.lanes``);
+memory is bounded by a few chunks of events, the lanes' queues and the open clips'
+writers, whatever the clip length.
 
 The job is handed its plan (clips, what is done, what each clip needs); it plans
 nothing itself.
@@ -24,6 +26,7 @@ from numpy.typing import NDArray
 
 from egpt_dsec.config import BuildConfig
 from egpt_dsec.execute.context import SequenceContext
+from egpt_dsec.execute.lanes import Lanes
 from egpt_dsec.execute.report import JobResult, JobStats, NullReporter, Reporter
 from egpt_dsec.execute.sequence_pass import SequencePass, remux_clips
 from egpt_dsec.execute.work import WorkPlan
@@ -39,7 +42,7 @@ from egpt_dsec.source.h5events import EventFile
 from egpt_dsec.source.timestamps import list_frames
 from egpt_dsec.state.manifest import Manifest
 from egpt_dsec.state.running import mark_running
-from egpt_dsec.writers.mp4_remux import SequenceEncoder
+from egpt_dsec.writers.mp4_remux import EncodedSequence, SequenceEncoder
 from egpt_dsec.writers.video_frame import video_size
 
 log = logging.getLogger(__name__)
@@ -54,6 +57,9 @@ class SequenceJob:
     timestamps: NDArray[np.int64]
     shard: Shard
     work: WorkPlan
+    # Cores the job may use: with more than one, its stages run side by side on threads.
+    # The bytes written never depend on it.
+    cores: int = 1
 
     @property
     def key(self) -> str:
@@ -63,7 +69,7 @@ class SequenceJob:
 def run_job(job: SequenceJob, reporter: Reporter | None = None) -> JobResult:
     """Run one job; input problems become the result's error, never an exception."""
     reporter = reporter or NullReporter()
-    started = time.monotonic()
+    started, cpu_before = time.monotonic(), _cpu_time()
     state = StateLayout(job.config.out)
     marker = mark_running(state, job.source.split, job.source.name, job.shard.unit)
     try:
@@ -76,9 +82,15 @@ def run_job(job: SequenceJob, reporter: Reporter | None = None) -> JobResult:
     finally:
         marker.unlink(missing_ok=True)
     result.seconds = time.monotonic() - started
+    result.stats.cpu_seconds = _cpu_time() - cpu_before
     result.stats.peak_rss_bytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     reporter.job_finished(result)
     return result
+
+
+def _cpu_time() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _describe_failure(job: SequenceJob, exc: Exception) -> str:
@@ -105,29 +117,50 @@ def _run(job: SequenceJob, manifest: Manifest, reporter: Reporter) -> JobResult:
     frame_paths = list_frames(source.files.frames_dir, len(job.timestamps))
     size = video_size(*frame_size(frame_paths[0]), config.video.size)
     layout = config.output
+    lanes = Lanes.for_cores(job.cores)
     ctx = SequenceContext(
-        source.split, source.name, config, layout, job.timestamps, frame_paths, size, stats
+        source.split, source.name, config, layout, job.timestamps, frame_paths, size, stats, lanes
     )
-    remux = config.video.mode == "remux" and any(MP4.name in work.needs[c.key] for c in todo)
-    with EventFile(source.files.events_h5) as events:
-        if not events.has_t_offset:
-            log.warning("%s: no t_offset dataset; taking it as 0", source.files.events_h5)
-        writer = manifest.writer(source.split, source.name, job.shard.unit)
-        try:
-            encoder = _sequence_encoder(ctx, work.clips, job.shard) if remux else None
-            span = work.clips if remux else todo
-            records = SequencePass(ctx, work, span, events, writer, reporter, job.key).run(encoder)
-            if encoder is not None:
-                with stats.timed("encode_mp4"):
-                    encoded = encoder.finish()
-                with encoded:
-                    remux_clips(ctx, encoded, work, records, writer)
-        finally:
-            writer.close()
-        stats.events_decoded = events.events_decoded
-        stats.events_in_sequence = _owned_events(events, work.clips, job.shard)
+    try:
+        with EventFile(source.files.events_h5) as events:
+            if not events.has_t_offset:
+                log.warning("%s: no t_offset dataset; taking it as 0", source.files.events_h5)
+            _pass(job, ctx, events, manifest, reporter)
+            stats.events_decoded = events.events_decoded
+            stats.events_in_sequence = _owned_events(events, work.clips, job.shard)
+    finally:
+        lanes.close()
     stats.frames_in_sequence = max(c.frame_stop for c in work.clips) - work.clips[0].frame_start
     return JobResult(job.key, stats)
+
+
+def _pass(
+    job: SequenceJob,
+    ctx: SequenceContext,
+    events: EventFile,
+    manifest: Manifest,
+    reporter: Reporter,
+) -> None:
+    """The streaming pass, then (remux mode) the sequence encode cut into clips."""
+    work, todo = job.work, job.work.todo
+    remux = ctx.config.video.mode == "remux" and any(MP4.name in work.needs[c.key] for c in todo)
+    writer = manifest.writer(ctx.split, ctx.sequence, job.shard.unit)
+    try:
+        encoder = _sequence_encoder(ctx, work.clips, job.shard) if remux else None
+        span = work.clips if remux else todo
+        records = SequencePass(ctx, work, span, events, writer, reporter, job.key).run(encoder)
+        if encoder is not None:
+            encoded = ctx.lanes.video.submit(_finish_encode, ctx, encoder).result()
+            with encoded:
+                remux_clips(ctx, encoded, work, records, writer)
+    finally:
+        writer.close()
+
+
+def _finish_encode(ctx: SequenceContext, encoder: SequenceEncoder) -> EncodedSequence:
+    """On the x264 thread, after every frame the pass gave it."""
+    with ctx.stats.timed("encode_mp4"):
+        return encoder.finish()
 
 
 def _owned_events(events: EventFile, clips: tuple[Clip, ...], shard: Shard) -> int:

@@ -2,12 +2,15 @@
 
 Ray is optional: it is imported only here, when a ``RayExecutor`` is made. Every
 node must have egpt-dsec installed and see the DSEC root and the output folder
-at the same paths. A task whose worker dies (OOM killer, lost node) is retried
-by Ray; the retry skips the clips its manifest already records.
+at the same paths. Tasks are spread over the nodes (each brings its own disks and
+network); a task whose worker dies (OOM killer, lost node) is retried by Ray on
+another, and the driver's progress channel lives on the driver's own node, so
+losing any other node loses no progress.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from types import ModuleType
@@ -31,13 +34,20 @@ def require_ray() -> ModuleType:
     return ray
 
 
-def _run_task(job: SequenceJob, channel: Any) -> JobResult:
-    """The task body: the usual job, with progress sent to the driver's queue."""
-    return run_job(job, QueueReporter(channel))
+def _run_task(job: SequenceJob, channel: Any) -> tuple[str, JobResult]:
+    """The task body: the usual job, with progress sent to the driver's queue; also says
+    which node ran it."""
+    import ray
+
+    return ray.get_runtime_context().get_node_id(), run_job(job, QueueReporter(channel))
 
 
 class RayExecutor:
-    """Runs each job as a Ray task, retried when its worker dies, progress relayed."""
+    """Runs each job as a Ray task, retried when its worker dies, progress relayed.
+
+    Each task asks for ``num_cpus_per_job`` CPUs and its job uses that many cores.
+    ``placements`` records, per job key, the node that ran it.
+    """
 
     def __init__(
         self,
@@ -51,6 +61,7 @@ class RayExecutor:
         self.num_cpus_per_job = num_cpus_per_job
         self.max_retries = max_retries
         self.init_kwargs = init_kwargs or {}
+        self.placements: dict[str, str] = {}
 
     def run(self, jobs: Sequence[SequenceJob], reporter: Reporter) -> list[JobResult]:
         ray = self.ray
@@ -67,17 +78,23 @@ class RayExecutor:
 
     def _run(self, jobs: Sequence[SequenceJob], reporter: Reporter) -> list[JobResult]:
         from ray.util.queue import Queue
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
         ray = self.ray
-        channel = Queue(actor_options={"num_cpus": 0})
+        here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+        channel = Queue(actor_options={"num_cpus": 0, "scheduling_strategy": here})
         task = ray.remote(_run_task)
         options = {
             "num_cpus": self.num_cpus_per_job,
             "max_retries": self.max_retries,  # a worker that dies: retry, resume from manifest
             "retry_exceptions": False,  # a job's own errors come back in its result
+            "scheduling_strategy": "SPREAD",
         }
+        cores = max(1, int(self.num_cpus_per_job))
         pending = {  # submitted in the given order: the driver puts the largest first
-            task.options(name=f"egpt-dsec {job.key}", **options).remote(job, channel): i
+            task.options(name=f"egpt-dsec {job.key}", **options).remote(
+                dataclasses.replace(job, cores=cores), channel
+            ): i
             for i, job in enumerate(jobs)
         }
         results: dict[int, JobResult] = {}
@@ -100,13 +117,16 @@ class RayExecutor:
     def _result_of(self, ref: Any, job: SequenceJob) -> JobResult:
         """A task that failed for good (retries used up) still yields a result, for it alone."""
         try:
-            result: JobResult = self.ray.get(ref)
+            node, result = self.ray.get(ref)
+            assert isinstance(result, JobResult)
         except Exception as exc:
             log.error("%s: Ray task failed", job.key, exc_info=exc)
             first_line = (str(exc).splitlines() or [""])[0]
             tries = self.max_retries + 1
             error = f"Ray gave up after {tries} attempt(s): {type(exc).__name__}: {first_line}"
             return JobResult(job.key, error=error)
+        self.placements[job.key] = node
+        log.debug("%s ran on node %s", job.key, node)
         return result
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
@@ -10,6 +11,8 @@ from typing import Protocol
 
 # Fields that combine by maximum, not sum, across jobs.
 _MAX_FIELDS = {"peak_rss_bytes"}
+# Stages are timed on a job's lane threads too; one lock for every job in the process.
+_TIMING = threading.Lock()
 
 
 @dataclass
@@ -31,6 +34,7 @@ class JobStats:
     bytes_written: dict[str, int] = field(default_factory=dict)  # component -> bytes
     stage_seconds: dict[str, float] = field(default_factory=dict)
     peak_rss_bytes: int = 0
+    cpu_seconds: float = 0.0  # CPU time of the job's process while it ran (all its threads)
 
     def __add__(self, other: JobStats) -> JobStats:
         merged = JobStats()
@@ -50,13 +54,15 @@ class JobStats:
 
     @contextlib.contextmanager
     def timed(self, stage: str) -> Iterator[None]:
-        """Add the wall time of the block to ``stage_seconds[stage]``."""
+        """Add the wall time of the block to ``stage_seconds[stage]`` (from any thread:
+        stages that run side by side add up to more than the job's wall time)."""
         started = time.perf_counter()
         try:
             yield
         finally:
             elapsed = time.perf_counter() - started
-            self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + elapsed
+            with _TIMING:
+                self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + elapsed
 
 
 @dataclass

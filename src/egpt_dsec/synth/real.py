@@ -4,8 +4,9 @@
 absolute µs) holds short windows of real events. :func:`write_replayed_sequence` lays
 those windows end to end, each on a fixed period (50 ms for the sample), repeating them
 until the requested length: every event keeps its own position, polarity and time
-inside its window, so the stream has real spatial clustering at the real rate. Frames
-are synthetic (a random :class:`~egpt_dsec.synth.scene.Scene`), 20 Hz, spanning the events.
+inside its window, so the stream has real spatial clustering at the real rate (or,
+given a lower rate, the windows are stretched in time to it). Frames are synthetic (a
+random :class:`~egpt_dsec.synth.scene.Scene`), 20 Hz, spanning the events.
 """
 
 from __future__ import annotations
@@ -87,6 +88,11 @@ def replayed_chunks(
         )
 
 
+def stretched(windows: list[Events], factor: float) -> list[Events]:
+    """The windows slowed down ``factor`` times: same events, times scaled (rate / factor)."""
+    return [Events(p=w.p, t=np.floor(w.t * factor).astype(np.int64), x=w.x, y=w.y) for w in windows]
+
+
 def write_replayed_sequence(
     folder: Path,
     seconds: float,
@@ -94,18 +100,27 @@ def write_replayed_sequence(
     sample_dir: Path = REAL_SAMPLE_DIR,
     seed: int = 0,
     t_offset: int = REAL_T_OFFSET,
+    rate: float | None = None,
 ) -> int:
     """A DSEC sequence of ``seconds`` of replayed real events; returns the event count.
 
     The image clock starts at ``FIRST_FRAME_US`` and spans ``seconds`` (both ends); the
-    events run on to the end of the window after the last image.
+    events run on to the end of the window after the last image. ``rate`` (events/s,
+    at most the sample's own) stretches the windows in time to that mean rate.
     """
     windows = load_windows(sample_dir)
+    window_us = WINDOW_US
+    if rate is not None:
+        factor = replay_rate(windows) / rate
+        if factor < 1:
+            raise ValueError(f"rate {rate:g} ev/s is above the sample's own rate")
+        windows, window_us = stretched(windows, factor), round(WINDOW_US * factor)
     frame_count = round(seconds * FRAME_HZ) + 1
     frames_rel = FIRST_FRAME_US + FRAME_PERIOD_US * np.arange(frame_count, dtype=np.int64)
-    tiles = int(frames_rel[-1]) // WINDOW_US + 1
+    tiles = int(frames_rel[-1]) // window_us + 1
     files = SequenceFiles(folder, layout=SPLIT_ARCHIVES)
-    written = write_events_h5(files.events_h5, replayed_chunks(windows, tiles), t_offset)
+    chunks = replayed_chunks(windows, tiles, window_us)
+    written = write_events_h5(files.events_h5, chunks, t_offset)
     # The real events keep their raw pixels; the calibration is a synthetic camera pair
     # (the frames are synthetic too), so --rectify-events and --frames-view work on it.
     rng = np.random.default_rng(seed)

@@ -6,7 +6,9 @@ metadata. ``np.save`` would need the whole clip in memory (a 16 s clip can hold
 400 million events, ~5.2 GB), so this module writes the same pickle by hand.
 Because the event count is known up front, every byte offset is known up front:
 the header and pickle opcodes are written once, and event chunks are written
-into their raw-data regions (``os.pwrite``) in any order.
+into their raw-data regions (``os.pwrite``) in any order. What is written goes to the
+disk at once and leaves the page cache (``fs.WriteBehind``): a build writes terabytes
+nobody reads back soon.
 
 The pickle opcodes come from ``writers.npy_pickle``.
 """
@@ -25,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from egpt_dsec.events import EVENT_DTYPES, EVENT_FIELDS, Events
-from egpt_dsec.fs import remove_path, temp_path_for
+from egpt_dsec.fs import WriteBehind, remove_path, temp_path_for
 from egpt_dsec.plan.clips import Clip
 from egpt_dsec.writers.npy_pickle import (
     ARRAY_SUFFIX,
@@ -266,6 +268,7 @@ class EventNpyWriter:
         self.final_path.parent.mkdir(parents=True, exist_ok=True)
         self.temp_path = temp_path_for(self.final_path)
         self._fd = os.open(self.temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        self._behind = WriteBehind(self._fd)
         try:
             os.ftruncate(self._fd, self._layout.size)
             for pos, piece in self._layout.static:
@@ -282,7 +285,9 @@ class EventNpyWriter:
             try:
                 for region in self._layout.regions:
                     data = _le_bytes(getattr(events, region.name))
-                    _pwrite_all(self._fd, data, region.offset + offset * region.itemsize)
+                    start = region.offset + offset * region.itemsize
+                    _pwrite_all(self._fd, data, start)
+                    self._behind.wrote(start, len(data))
             except BaseException:
                 self._state = "failed"  # positions are marked written but may not be
                 raise
@@ -301,6 +306,7 @@ class EventNpyWriter:
                 size = os.fstat(self._fd).st_size
                 if size != self._layout.size:
                     raise OSError(f"{self.temp_path}: size {size}, expected {self._layout.size}")
+                self._behind.finish()
                 os.close(self._fd)
                 self._fd = -1
                 os.replace(self.temp_path, self.final_path)
