@@ -22,7 +22,7 @@ from numba import njit
 from PIL import Image
 
 from egpt_dsec.render import new_canvas, paint, part_bounds, to_pixels
-from egpt_dsec.writers.event_image import save_png
+from egpt_dsec.writers.png import save_png
 
 STYLES = ("last", "red", "blue", "gray")
 H, W = 480, 640

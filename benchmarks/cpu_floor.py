@@ -29,8 +29,8 @@ from egpt_dsec.source.discover import SequenceSource, discover_sequences
 from egpt_dsec.source.frames import decode_frame, frame_size
 from egpt_dsec.source.h5events import EventFile
 from egpt_dsec.source.timestamps import list_frames, read_timestamps
-from egpt_dsec.writers.event_image import save_png
 from egpt_dsec.writers.mp4_remux import SequenceEncoder
+from egpt_dsec.writers.png import save_png
 from egpt_dsec.writers.video_frame import to_video_frame, video_size
 
 SAMPLE_EVENTS = 8_000_000  # events read and rendered per sequence

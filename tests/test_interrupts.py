@@ -180,7 +180,7 @@ def test_lock_of_a_killed_build_is_released(clean_build: BuildConfig) -> None:
 def test_full_disk_stops_cleanly_and_resumes(
     clean_build: BuildConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import egpt_dsec.writers.event_image as event_image
+    import egpt_dsec.writers.png as event_image
 
     real_save = event_image.save_png
     calls = {"n": 0}

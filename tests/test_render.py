@@ -19,7 +19,7 @@ from egpt_dsec.render import (
     render,
     to_pixels,
 )
-from egpt_dsec.writers.event_image import save_png
+from egpt_dsec.writers.png import save_png
 
 STYLES = ("last", "red", "blue", "gray")
 WHITE, RED, BLUE = (255, 255, 255), (255, 0, 0), (0, 0, 255)

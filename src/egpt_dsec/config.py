@@ -20,7 +20,8 @@ IMAGE_STYLES: tuple[str, ...] = ("last", "red", "blue", "gray")
 FRAME_MODES: tuple[str, ...] = ("hardlink", "copy", "symlink")
 MP4_MODES: tuple[str, ...] = ("encode", "remux")
 EVENT_FORMATS: tuple[str, ...] = ("npy", "ref")
-FRAME_VIEWS: tuple[str, ...] = ("camera", "event")
+CAMERA_VIEW, EVENT_VIEW = "camera", "event"  # --frames-view: DSEC's frames, or warped
+FRAME_VIEWS: tuple[str, ...] = (CAMERA_VIEW, EVENT_VIEW)
 CAMERAS: tuple[str, ...] = ("left", "right")
 
 ImageStyle = Literal["last", "red", "blue", "gray"]

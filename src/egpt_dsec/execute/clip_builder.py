@@ -45,10 +45,18 @@ class ClipBuilder:
     """
 
     def __init__(
-        self, ctx: SequenceContext, clip: Clip, event_start: int, event_stop: int, needs: set[str]
+        self,
+        ctx: SequenceContext,
+        clip: Clip,
+        stream: tuple[int, int],
+        source: tuple[int, int],
+        needs: set[str],
     ) -> None:
+        """``stream``: the clip's events in the pass's event stream (``execute.event_stream``);
+        ``source``: its index range in events.h5 (the same unless rectified)."""
         self.ctx, self.clip = ctx, clip
-        self.event_start, self.num_events = event_start, event_stop - event_start
+        self.event_start, self.num_events = stream[0], stream[1] - stream[0]
+        self.source = source
         self.needs = needs if self.num_events else set()
         self._parts: list[ClipPart] = [
             PART_OF[kind](ctx, clip, self.num_events)
@@ -58,7 +66,7 @@ class ClipBuilder:
         self.wants_frames = any(p.wants_frames for p in self._parts)
 
     def feed_events(self, start: int, events: Events) -> None:
-        """Events whose first one has index ``start`` in the sequence; all inside the clip."""
+        """Events whose first one is at ``start`` in the stream; all inside the clip."""
         for part in self._parts:
             part.feed_events(start - self.event_start, events)
 
@@ -95,8 +103,9 @@ class ClipBuilder:
             frame_stop=c.frame_stop,
             parts=self.ctx.config.images.count_for(c.duration),
             components=tuple(sorted(set(built) | set(done_before))),
-            event_start=self.event_start,
+            event_start=self.source[0],
             image_idx=c.image_idx,
+            dropped=self.source[1] - self.source[0] - self.num_events,
         )
 
     def abort(self) -> None:

@@ -22,10 +22,10 @@ from egpt_dsec.execute.context import SequenceContext
 from egpt_dsec.kinds import EVENT_IMAGE, EVENT_NPY, MP4, VIDEO, OutputKind
 from egpt_dsec.plan.clips import Clip
 from egpt_dsec.render.event_image import PartPainter
-from egpt_dsec.writers.event_image import save_png
 from egpt_dsec.writers.event_npy import ClipMetadata, EventNpyWriter
 from egpt_dsec.writers.frames import link_frames
 from egpt_dsec.writers.mp4 import Mp4ClipWriter
+from egpt_dsec.writers.png import save_png
 
 EVENT_BYTES = sum(dtype.itemsize for dtype in EVENT_DTYPES.values())
 
@@ -138,16 +138,16 @@ class ImagePart(ClipPart):
 
 
 class FramesPart(ClipPart):
-    """The clip's frame folder: links to the source PNGs, made when the clip ends."""
+    """The clip's frame folder: links to the frame PNGs (DSEC's, or the event-view ones
+    the job warped before the pass), made when the clip ends."""
 
     kind = VIDEO
 
     def close(self) -> None:
         c, ctx = self.clip, self.ctx
         with ctx.stats.timed("link_frames"):
-            link_frames(
-                ctx.frame_paths[c.frame_start : c.frame_stop], self.path(), ctx.config.video.frames
-            )
+            frames = ctx.frames.linked[c.frame_start : c.frame_stop]
+            link_frames(frames, self.path(), ctx.config.video.frames)
 
     def commit(self) -> None:
         self.ctx.stats.files_written += self.clip.frame_stop - self.clip.frame_start

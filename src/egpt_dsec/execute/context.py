@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
 from egpt_dsec.config import BuildConfig
+from egpt_dsec.execute.frame_source import FrameSource
 from egpt_dsec.execute.lanes import Lanes
 from egpt_dsec.execute.report import JobStats
 from egpt_dsec.layout.output import OutputLayout
@@ -24,7 +24,7 @@ class SequenceContext:
     config: BuildConfig
     layout: OutputLayout
     timestamps: NDArray[np.int64]
-    frame_paths: list[Path]
+    frames: FrameSource
     video_size: tuple[int, int]
     stats: JobStats
     lanes: Lanes

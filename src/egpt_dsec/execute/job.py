@@ -26,20 +26,20 @@ from numpy.typing import NDArray
 
 from egpt_dsec.config import BuildConfig
 from egpt_dsec.execute.context import SequenceContext
-from egpt_dsec.execute.lanes import Lanes
+from egpt_dsec.execute.event_stream import EventStream
+from egpt_dsec.execute.frame_source import FrameSource
+from egpt_dsec.execute.lanes import Lanes, ahead
 from egpt_dsec.execute.report import JobResult, JobStats, NullReporter, Reporter
 from egpt_dsec.execute.sequence_pass import SequencePass, remux_clips
 from egpt_dsec.execute.work import WorkPlan
 from egpt_dsec.fs import UnsafeOutputPath
-from egpt_dsec.kinds import MP4
+from egpt_dsec.kinds import MP4, VIDEO
 from egpt_dsec.layout.state import StateLayout, unit_name
 from egpt_dsec.plan.clips import Clip
 from egpt_dsec.plan.shards import Shard
 from egpt_dsec.source.discover import SequenceSource
 from egpt_dsec.source.errors import InputError
-from egpt_dsec.source.frames import frame_size
 from egpt_dsec.source.h5events import EventFile
-from egpt_dsec.source.timestamps import list_frames
 from egpt_dsec.state.manifest import Manifest
 from egpt_dsec.state.running import mark_running
 from egpt_dsec.writers.mp4_remux import EncodedSequence, SequenceEncoder
@@ -114,18 +114,19 @@ def _run(job: SequenceJob, manifest: Manifest, reporter: Reporter) -> JobResult:
         reporter.job_started(job.key)
         return JobResult(job.key, stats)
 
-    frame_paths = list_frames(source.files.frames_dir, len(job.timestamps))
-    size = video_size(*frame_size(frame_paths[0]), config.video.size)
-    layout = config.output
+    frames = FrameSource.of(source, config, len(job.timestamps))
+    size = video_size(*frames.size(), config.video.size)
     lanes = Lanes.for_cores(job.cores)
     ctx = SequenceContext(
-        source.split, source.name, config, layout, job.timestamps, frame_paths, size, stats, lanes
+        source.split, source.name, config, config.output, job.timestamps, frames, size, stats, lanes
     )
     try:
         with EventFile(source.files.events_h5) as events:
             if not events.has_t_offset:
                 log.warning("%s: no t_offset dataset; taking it as 0", source.files.events_h5)
-            _pass(job, ctx, events, manifest, reporter)
+            stream = EventStream.of(events, source, config)
+            _keep_warped_frames(ctx, work)
+            _pass(job, ctx, stream, manifest, reporter)
             stats.events_decoded = events.events_decoded
             stats.events_in_sequence = _owned_events(events, work.clips, job.shard)
     finally:
@@ -134,10 +135,22 @@ def _run(job: SequenceJob, manifest: Manifest, reporter: Reporter) -> JobResult:
     return JobResult(job.key, stats)
 
 
+def _keep_warped_frames(ctx: SequenceContext, work: WorkPlan) -> None:
+    """Event view: warp, once, each frame a clip folder to build will link to."""
+    if not ctx.frames.event_view:
+        return
+    wanted = {i for c in work.todo if VIDEO.name in work.needs[c.key] for i in c.frame_indices}
+    with ctx.stats.timed("warp_frames"):
+        for written in ahead(ctx.lanes.frames, ctx.frames.keep_warped, sorted(wanted)):
+            if written:
+                ctx.stats.files_written += 1
+                ctx.stats.add_bytes(VIDEO.name, written)
+
+
 def _pass(
     job: SequenceJob,
     ctx: SequenceContext,
-    events: EventFile,
+    events: EventStream,
     manifest: Manifest,
     reporter: Reporter,
 ) -> None:

@@ -24,6 +24,7 @@ class JobStats:
     clips_skipped: int = 0
     clips_empty: int = 0
     events_in_clips: int = 0  # events written into clips (each copy counted)
+    events_dropped: int = 0  # --rectify-events: clip events outside the view (copies counted)
     events_decoded: int = 0  # events read from the HDF5 (window scans included)
     events_in_sequence: int = 0  # events of the part of the sequence this job owns
     frames_decoded: int = 0

@@ -20,14 +20,13 @@ import numpy as np
 from egpt_dsec.events import Events
 from egpt_dsec.execute.clip_builder import ClipBuilder, wants_events, wants_frames
 from egpt_dsec.execute.context import SequenceContext
+from egpt_dsec.execute.event_stream import EventStream
 from egpt_dsec.execute.lanes import ahead
 from egpt_dsec.execute.report import Reporter
 from egpt_dsec.execute.schedule import Block, Wants, plan_blocks
 from egpt_dsec.execute.work import WorkPlan
 from egpt_dsec.kinds import MP4
 from egpt_dsec.plan.clips import Clip
-from egpt_dsec.source.frames import decode_frame
-from egpt_dsec.source.h5events import EventFile
 from egpt_dsec.state.manifest import ClipKey, ClipRecord, ManifestWriter
 from egpt_dsec.writers.mp4_remux import EncodedSequence, SequenceEncoder, remux_clip
 from egpt_dsec.writers.video_frame import to_video_frame
@@ -42,7 +41,7 @@ class SequencePass:
         ctx: SequenceContext,
         work: WorkPlan,
         span: tuple[Clip, ...],
-        events: EventFile,
+        events: EventStream,
         writer: ManifestWriter,
         reporter: Reporter,
         key: str,
@@ -51,8 +50,10 @@ class SequencePass:
         self.writer, self.reporter, self.key = writer, reporter, key
         bounds = np.unique(np.array([t for c in span for t in (c.t0, c.t1)], np.int64))
         with ctx.stats.timed("read_events"):
-            found = events.index_at(bounds).tolist()
-        self.index = dict(zip(bounds.tolist(), found, strict=True))
+            found = events.events.index_at(bounds).tolist()
+        self.index = dict(zip(bounds.tolist(), found, strict=True))  # time -> events.h5 index
+        # time -> position in the stream the clips get (the same unless rectified)
+        self.position = events.positions(self.index, ctx.config.max_chunk_events, ctx.stats)
         self.open_clips: dict[ClipKey, ClipBuilder] = {}
         self.closed: deque[ClipBuilder] = deque()  # ended, waiting for their lane work
         self.records: dict[ClipKey, ClipRecord] = {}
@@ -63,7 +64,7 @@ class SequencePass:
         return needs - {MP4.name} if self.encoder is not None else needs  # remux: cut later
 
     def _size(self, clip: Clip) -> int:
-        return self.index[clip.t1] - self.index[clip.t0]
+        return self.position[clip.t1] - self.position[clip.t0]
 
     def schedule(self) -> list[Block]:
         ctx = self.ctx
@@ -89,8 +90,11 @@ class SequencePass:
             for block in blocks:
                 self._open(block.opening)
                 eaters = [b for b in self.open_clips.values() if b.wants_events]
+                position = self.position[block.t0]
                 for start, stop in block.reads:
-                    self._feed_events(eaters, start, next(chunks))
+                    chunk = next(chunks)
+                    self._feed_events(eaters, position, chunk)
+                    position += len(chunk)
                     self.reporter.events_read(self.key, stop - start)
                 for _ in block.frames:
                     self._feed_frame(next(frames))
@@ -139,12 +143,14 @@ class SequencePass:
     def _decode(self, i: int) -> av.VideoFrame:
         ctx = self.ctx
         with ctx.stats.timed("decode_frames"):
-            return to_video_frame(decode_frame(ctx.frame_paths[i]), *ctx.video_size)
+            return to_video_frame(ctx.frames.rgb(i), *ctx.video_size)
 
     def _open(self, clips: tuple[Clip, ...]) -> None:
         for clip in clips:
-            start, stop = self.index[clip.t0], self.index[clip.t1]
-            self.open_clips[clip.key] = ClipBuilder(self.ctx, clip, start, stop, self._needs(clip))
+            stream = (self.position[clip.t0], self.position[clip.t1])
+            source = (self.index[clip.t0], self.index[clip.t1])
+            builder = ClipBuilder(self.ctx, clip, stream, source, self._needs(clip))
+            self.open_clips[clip.key] = builder
 
     def _feed_events(self, eaters: list[ClipBuilder], start: int, block: Events) -> None:
         for builder in eaters:
@@ -180,6 +186,7 @@ class SequencePass:
             stats.clips_built += 1
             stats.clips_empty += record.empty
             stats.events_in_clips += record.num_events
+            stats.events_dropped += record.dropped
             self.reporter.clip_done(self.key)
 
 

@@ -1,5 +1,6 @@
 """Every output path: ``OUT/<split dir>/<duration dir>/<kind>/<kind template>``, the JSON
-files, and the dataset card.
+files, the dataset card, and (``--frames-view event``) the frames warped into the event
+view, once per split and sequence, that the clip frame folders link to.
 
 Two folder-name schemes: ``standard`` (``OUT/train/1s/``) and ``legacy``, the names of the
 replaced scripts (``OUT/my_egpt_dsec_train/my_egpt_dsec_train_1s/``, and
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from egpt_dsec.durations import Duration
 from egpt_dsec.kinds import EVENT_IMAGE, FILE_KINDS, KIND_NAMES, VIDEO, OutputKind
+from egpt_dsec.layout.dsec import FRAME_NAME
 from egpt_dsec.layout.state import STATE_DIR
 
 STANDARD, LEGACY = "standard", "legacy"
@@ -29,6 +31,7 @@ DATASET_JSON = "dataset.json"  # per split: the EventGPT entries of all duration
 ANNOTATION_FILES = (EVENTGPT_JSON, VIDEOLLAVA_JSON, DATASET_JSON)
 DATASET_CARD = "README.md"
 PROVENANCE_JSON = "annotations.provenance.json"  # per duration: where its answers came from
+EVENT_VIEW_FRAMES = "event_view_frames"  # per split: <sequence>/<frame>.png, in the event view
 _PART = re.compile(r"^(\d+)_(\d+)\.png$")  # EVENT_IMAGE's file name: <clip>_<part>.png
 
 
@@ -122,6 +125,12 @@ class OutputLayout:
             for part in range(parts)
         ]
 
+    def event_view_frames(self, split: str, sequence: str, frames: int) -> list[Path]:
+        """Where each of a sequence's frames, warped into the event view, is kept (its DSEC
+        file name): written once, linked into every clip frame folder that holds it."""
+        folder = self.split_dir(split) / EVENT_VIEW_FRAMES / sequence
+        return [folder / FRAME_NAME.format(index=i) for i in range(frames)]
+
     def eventgpt_json(self, split: str, duration: Duration) -> Path:
         return self.duration_dir(split, duration) / EVENTGPT_JSON
 
@@ -154,6 +163,8 @@ class OutputLayout:
         if parts[:1] == (STATE_DIR,) or not parts:
             return Located()
         split = self._split_of(parts[0])
+        if split and parts[1:2] == (EVENT_VIEW_FRAMES,):
+            return Located(split, sequence=parts[2] if len(parts) > 2 else "")
         label = self._label_of(split, parts[1]) if len(parts) > 1 and split else ""
         kind = parts[2] if len(parts) > 2 and label and parts[2] in KIND_NAMES else ""
         sequence = parts[3] if len(parts) > 3 and kind else ""

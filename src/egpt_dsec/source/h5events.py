@@ -157,21 +157,28 @@ class EventFile:
         found = self._ms_to_idx[inside]
         return np.where(rel_ms >= len(self._ms_to_idx), self.num_events, found).astype(np.int64)
 
-    def read(self, start: int, stop: int) -> Events:
-        """Events [start, stop) with absolute int64 timestamps, checked against the sensor."""
-        self.events_decoded += stop - start
+    def coordinates(self, start: int, stop: int) -> tuple[NDArray[np.uint16], NDArray[np.uint16]]:
+        """x and y of events [start, stop), checked against the sensor (half a full read:
+        what counting the events that survive rectification needs)."""
         with self._reading(f"events [{start}, {stop})"):
             x = np.asarray(self._x[start:stop], dtype=np.uint16)
             y = np.asarray(self._y[start:stop], dtype=np.uint16)
-            p = np.asarray(self._p[start:stop], dtype=np.uint8)
-            t = np.asarray(self._t[start:stop], dtype=np.int64)
-        if len(t) and (int(x.max()) >= SENSOR_WIDTH or int(y.max()) >= SENSOR_HEIGHT):
+        if len(x) and (int(x.max()) >= SENSOR_WIDTH or int(y.max()) >= SENSOR_HEIGHT):
             raise InputError(
                 self.path,
                 f"events [{start}, {stop}) fall outside the {SENSOR_WIDTH}x{SENSOR_HEIGHT} sensor "
                 f"(max x {int(x.max())}, max y {int(y.max())})",
                 _FIX,
             )
+        return x, y
+
+    def read(self, start: int, stop: int) -> Events:
+        """Events [start, stop) with absolute int64 timestamps, checked against the sensor."""
+        self.events_decoded += stop - start
+        x, y = self.coordinates(start, stop)
+        with self._reading(f"events [{start}, {stop})"):
+            p = np.asarray(self._p[start:stop], dtype=np.uint8)
+            t = np.asarray(self._t[start:stop], dtype=np.int64)
         if len(t) > 1 and bool(np.any(t[1:] < t[:-1])):
             raise self._not_sorted(start, stop)
         if len(t):

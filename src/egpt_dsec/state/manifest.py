@@ -33,8 +33,14 @@ class ClipRecord:
     frame_stop: int
     parts: int
     components: tuple[str, ...]
-    event_start: int = 0  # index range [event_start, event_start + num_events) in events.h5
+    event_start: int = 0  # the window's first event in events.h5
     image_idx: int = -1  # EventGPT's image_idx (see ``plan.clips.Clip.image_idx``)
+    dropped: int = 0  # --rectify-events: the window's events that left the rectified view
+
+    @property
+    def source_events(self) -> int:
+        """The window's events in events.h5: [event_start, event_start + source_events)."""
+        return self.num_events + self.dropped
 
     @property
     def key(self) -> ClipKey:

@@ -68,7 +68,7 @@ def _probe_images(
     """PNG bytes at growing event counts (averaged over the places sampled), and the
     one-core cost of reading, rendering and compressing."""
     from egpt_dsec.render.event_image import render
-    from egpt_dsec.writers.event_image import png_bytes
+    from egpt_dsec.writers.png import png_bytes
 
     counts = [1_000 * 4**k for k in range(6) if 1_000 * 4**k <= SAMPLE_EVENTS]
     sizes: dict[int, list[int]] = {n: [] for n in counts}

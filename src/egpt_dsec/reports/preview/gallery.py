@@ -15,6 +15,7 @@ from typing import TypeVar
 
 import numpy as np
 
+from egpt_dsec.config import CAMERA_VIEW, EVENT_VIEW
 from egpt_dsec.durations import Duration
 from egpt_dsec.fs import atomic_write_bytes, remove_path
 from egpt_dsec.layout.dsec import SequenceFiles, sequence_folder
@@ -52,7 +53,7 @@ class PreviewConfig:
     durations: tuple[Duration, ...] | None = None
     sequences: tuple[str, ...] | None = None
     dsec_root: Path | None = None  # for exact frame times and the calibration
-    frames_view: str = "camera"  # what the build wrote (its --frames-view)
+    frames_view: str = CAMERA_VIEW  # what the build wrote (its --frames-view)
     events_rectified: bool = False  # the build's --rectify-events
     camera: str = "left"
     dest: Path | None = None  # default OUT/preview
@@ -87,7 +88,7 @@ class _Writer:
 
 def _source(config: PreviewConfig, split: str, sequence: str) -> _Sequence:
     if config.dsec_root is None:
-        note = "" if config.frames_view == "event" else "no --dsec-root: no calibration"
+        note = "" if config.frames_view == EVENT_VIEW else "no --dsec-root: no calibration"
         return _Sequence(Alignment(config.frames_view, note=note))
     folder = sequence_folder(config.dsec_root, split, sequence)
     notes: list[str] = []
@@ -100,7 +101,7 @@ def _source(config: PreviewConfig, split: str, sequence: str) -> _Sequence:
             return None
 
     calibration = rectify = None
-    if config.frames_view == "camera":
+    if config.frames_view == CAMERA_VIEW:
         calibration = attempt(lambda: load_calibration(folder, config.camera))
     if not config.events_rectified:
         rectify = attempt(lambda: RectifyTable.from_map(load_rectify_map(folder, config.camera)))

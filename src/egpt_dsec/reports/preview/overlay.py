@@ -14,12 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from egpt_dsec.config import CAMERA_VIEW, EVENT_VIEW, FRAME_VIEWS
 from egpt_dsec.events import SENSOR_HEIGHT, SENSOR_WIDTH
 from egpt_dsec.render.rectify import RectifyTable, rectify_events
 from egpt_dsec.render.warp import resize_frame, warp_frame_to_event_view
 from egpt_dsec.source.calibration import Calibration
 
-FRAME_VIEWS = ("camera", "event")
 ON_RGB = (255, 40, 40)
 OFF_RGB = (40, 90, 255)
 FRAME_DIM = 0.6  # the frame is darkened so the event colours stand out
@@ -35,7 +35,7 @@ class Alignment:
     rectified them, ``--rectify-events``).
     """
 
-    frames_view: str = "camera"
+    frames_view: str = CAMERA_VIEW
     calibration: Calibration | None = None
     rectify: RectifyTable | None = None
     note: str = ""  # why an expected part is missing, e.g. no calibration file
@@ -48,7 +48,7 @@ class Alignment:
 def frame_in_event_space(frame: NDArray[np.uint8], alignment: Alignment) -> tuple[NDArray, str]:
     """The frame as a 640x480 picture of the event view, and how it got there."""
     size = (SENSOR_WIDTH, SENSOR_HEIGHT)
-    if alignment.frames_view == "event":
+    if alignment.frames_view == EVENT_VIEW:
         return resize_frame(frame, size), "frame in the event view (warped by the build)"
     if alignment.calibration is None:
         return resize_frame(frame, size), "frame resized to 640x480 (not aligned)"
