@@ -89,6 +89,12 @@ def _print_outcome(report: BuildReport, config: BuildConfig, seconds: float) -> 
         f"clips, {t.events_in_clips:,} events into clips, {t.files_written:,} files, "
         f"{sum(t.bytes_written.values()) / 2**20:,.1f} MiB in {seconds:.1f}s"
     )
+    if t.events_dropped:
+        share = t.events_dropped / (t.events_dropped + t.events_in_clips)
+        print(
+            f"rectified: {t.events_dropped:,} clip events ({share:.2%}) fell outside the "
+            "640x480 rectified view and were dropped"
+        )
     for key, durations in sorted(report.too_short.items()):
         print(f"note: {key} is too short for {', '.join(durations)} (no clips)")
     print(f"status: egpt-dsec status --out {config.out}")

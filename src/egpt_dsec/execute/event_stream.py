@@ -28,11 +28,7 @@ class EventStream:
 
     @staticmethod
     def of(events: EventFile, source: SequenceSource, config: BuildConfig) -> EventStream:
-        """With ``--rectify-events``, the sequence's rectify map (an InputError if broken)."""
-        if not config.rectify_events:
-            return EventStream(events)
-        table = RectifyTable.from_map(load_rectify_map(source.folder, source.camera))
-        return EventStream(events, table)
+        return EventStream(events, rectify_table(source, config))
 
     def read(self, start: int, stop: int) -> Events:
         """Source events [start, stop) as the clips get them."""
@@ -56,3 +52,10 @@ class EventStream:
                     kept += count_kept(x, y, self.rectify)
                 position[b1] = kept
         return position
+
+
+def rectify_table(source: SequenceSource, config: BuildConfig) -> RectifyTable | None:
+    """With ``--rectify-events``, the sequence's rectify map (an InputError if broken)."""
+    if not config.rectify_events:
+        return None
+    return RectifyTable.from_map(load_rectify_map(source.folder, source.camera))

@@ -28,12 +28,12 @@ from egpt_dsec.config import BuildConfig
 from egpt_dsec.execute.context import SequenceContext
 from egpt_dsec.execute.event_stream import EventStream
 from egpt_dsec.execute.frame_source import FrameSource
-from egpt_dsec.execute.lanes import Lanes, ahead
+from egpt_dsec.execute.lanes import Lanes
 from egpt_dsec.execute.report import JobResult, JobStats, NullReporter, Reporter
 from egpt_dsec.execute.sequence_pass import SequencePass, remux_clips
 from egpt_dsec.execute.work import WorkPlan
 from egpt_dsec.fs import UnsafeOutputPath
-from egpt_dsec.kinds import MP4, VIDEO
+from egpt_dsec.kinds import MP4
 from egpt_dsec.layout.state import StateLayout, unit_name
 from egpt_dsec.plan.clips import Clip
 from egpt_dsec.plan.shards import Shard
@@ -125,7 +125,6 @@ def _run(job: SequenceJob, manifest: Manifest, reporter: Reporter) -> JobResult:
             if not events.has_t_offset:
                 log.warning("%s: no t_offset dataset; taking it as 0", source.files.events_h5)
             stream = EventStream.of(events, source, config)
-            _keep_warped_frames(ctx, work)
             _pass(job, ctx, stream, manifest, reporter)
             stats.events_decoded = events.events_decoded
             stats.events_in_sequence = _owned_events(events, work.clips, job.shard)
@@ -133,18 +132,6 @@ def _run(job: SequenceJob, manifest: Manifest, reporter: Reporter) -> JobResult:
         lanes.close()
     stats.frames_in_sequence = max(c.frame_stop for c in work.clips) - work.clips[0].frame_start
     return JobResult(job.key, stats)
-
-
-def _keep_warped_frames(ctx: SequenceContext, work: WorkPlan) -> None:
-    """Event view: warp, once, each frame a clip folder to build will link to."""
-    if not ctx.frames.event_view:
-        return
-    wanted = {i for c in work.todo if VIDEO.name in work.needs[c.key] for i in c.frame_indices}
-    with ctx.stats.timed("warp_frames"):
-        for written in ahead(ctx.lanes.frames, ctx.frames.keep_warped, sorted(wanted)):
-            if written:
-                ctx.stats.files_written += 1
-                ctx.stats.add_bytes(VIDEO.name, written)
 
 
 def _pass(

@@ -25,7 +25,7 @@ from egpt_dsec.execute.lanes import ahead
 from egpt_dsec.execute.report import Reporter
 from egpt_dsec.execute.schedule import Block, Wants, plan_blocks
 from egpt_dsec.execute.work import WorkPlan
-from egpt_dsec.kinds import MP4
+from egpt_dsec.kinds import MP4, VIDEO
 from egpt_dsec.plan.clips import Clip
 from egpt_dsec.state.manifest import ClipKey, ClipRecord, ManifestWriter
 from egpt_dsec.writers.mp4_remux import EncodedSequence, SequenceEncoder, remux_clip
@@ -80,6 +80,7 @@ class SequencePass:
         """Build every clip to do; with ``encoder`` every frame of the span also goes to it."""
         self.encoder = encoder
         self.reporter.job_started(self.key)
+        self._keep_warped_frames()
         blocks = self.schedule()
         lanes = self.ctx.lanes
         chunks = ahead(lanes.reads, self._read, [r for b in blocks for r in b.reads])
@@ -108,6 +109,19 @@ class SequencePass:
             self.abort()
             raise
         return self.records
+
+    def _keep_warped_frames(self) -> None:
+        """Event view: warp, once, each frame a frame folder to build will link to."""
+        ctx = self.ctx
+        if not ctx.frames.event_view:
+            return
+        folders = [c for c in self.work.todo if self._size(c) and VIDEO.name in self._needs(c)]
+        wanted = sorted({i for c in folders for i in c.frame_indices})
+        with ctx.stats.timed("warp_frames"):
+            for written in ahead(ctx.lanes.frames, ctx.frames.keep_warped, wanted):
+                if written:
+                    ctx.stats.files_written += 1
+                    ctx.stats.add_bytes(VIDEO.name, written)
 
     def abort(self) -> None:
         """Stop the lanes, then drop every unfinished file."""

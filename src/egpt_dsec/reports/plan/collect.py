@@ -11,11 +11,19 @@ from pathlib import Path
 
 import numpy as np
 
-from egpt_dsec.config import BuildConfig
+from egpt_dsec.config import EVENT_VIEW, BuildConfig
 from egpt_dsec.durations import Duration
-from egpt_dsec.kinds import EVENT_IMAGE, EVENT_NPY, JSON, KIND_NAMES, MP4
+from egpt_dsec.kinds import EVENT_IMAGE, EVENT_NPY, JSON, KIND_NAMES, MP4, VIDEO
 from egpt_dsec.plan.sequence import SequencePlan, plan_sequence
-from egpt_dsec.reports.plan.cost import CostModel, Row, add_sequence, json_bytes, planned_record
+from egpt_dsec.render.warp import EVENT_VIEW_SIZE
+from egpt_dsec.reports.plan.cost import (
+    CostModel,
+    Row,
+    add_sequence,
+    json_bytes,
+    kept_frames,
+    planned_record,
+)
 from egpt_dsec.reports.plan.probe import Throughput, probe
 from egpt_dsec.source.discover import SequenceSource, discover_sequences
 from egpt_dsec.source.errors import InputError
@@ -25,6 +33,8 @@ from egpt_dsec.source.timestamps import list_frames, read_timestamps
 from egpt_dsec.state.manifest import ClipKey
 from egpt_dsec.writers.annotations import ClipEntry
 from egpt_dsec.writers.video_frame import video_size
+
+COUNT_READ_SHARE = 0.5  # --rectify-events counts kept events from x and y: half a read
 
 
 @dataclass(frozen=True)
@@ -93,7 +103,8 @@ def estimate_build(
         raise InputError(config.dsec_root, "no readable sequence to plan", "; ".join(failures))
     by_size = sorted(facts, key=lambda f: -f.num_events)
     big = by_size[0]
-    size = video_size(*big.frame_size, config.video.size)
+    view_size = EVENT_VIEW_SIZE if config.frames_view == EVENT_VIEW else big.frame_size
+    size = video_size(*view_size, config.video.size)
     model, speed = measured or probe(
         config, [f.source for f in by_size], len(big.plan.timestamps), size
     )
@@ -133,6 +144,11 @@ def _seconds(
 ) -> tuple[float, float]:
     """(one-core CPU seconds, disk seconds) of the build."""
     cpu = sum(f.num_events for f in facts) * speed.read_event
+    if config.rectify_events:  # the kept events are counted first, from x and y alone
+        cpu += sum(f.num_events for f in facts) * speed.read_event * COUNT_READ_SHARE
+    if config.wants(VIDEO.name) and config.frames_view == EVENT_VIEW:
+        kept = sum(kept_frames(f.plan, f.events) for f in facts)
+        cpu += kept * (speed.decode_frame + speed.keep_frame)
     if config.wants(EVENT_IMAGE.name):
         cpu += sum(r.events for r in rows) * speed.render_event
         cpu += sum(r.files[EVENT_IMAGE.name] for r in rows) * speed.png_image

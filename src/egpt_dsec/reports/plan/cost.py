@@ -8,7 +8,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from egpt_dsec.config import BuildConfig
+from egpt_dsec.config import EVENT_VIEW, BuildConfig
 from egpt_dsec.kinds import EVENT_IMAGE, EVENT_NPY, JSON, MP4, VIDEO
 from egpt_dsec.plan.clips import Clip
 from egpt_dsec.plan.sequence import SequencePlan
@@ -97,6 +97,19 @@ def add_sequence(
         if config.wants(MP4.name):
             row.files[MP4.name] += 1
             row.bytes[MP4.name] += mp4_bytes(frames, config.video.mode, model)
+    if config.wants(VIDEO.name) and config.frames_view == EVENT_VIEW:
+        # The warped frames, once per sequence: counted with the shortest duration, whose
+        # clips hold every frame any clip holds.
+        shortest = min(config.durations).label
+        row = rows.setdefault((split, shortest), Row(split, shortest))
+        kept = kept_frames(plan, events)
+        row.files[VIDEO.name] += kept
+        row.bytes[VIDEO.name] += kept * model.frame_bytes
+
+
+def kept_frames(plan: SequencePlan, events: dict[ClipKey, int]) -> int:
+    """Event view: the frames warped and kept (those of the clips with events)."""
+    return len({i for c in plan.clips if events[c.key] for i in c.frame_indices})
 
 
 def json_bytes(entries: list[ClipEntry], config: BuildConfig) -> float:

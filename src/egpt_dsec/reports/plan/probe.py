@@ -19,9 +19,7 @@ import numpy as np
 from egpt_dsec.config import BuildConfig
 from egpt_dsec.reports.plan.cost import CostModel
 from egpt_dsec.source.discover import SequenceSource
-from egpt_dsec.source.frames import decode_frame
 from egpt_dsec.source.h5events import EventFile
-from egpt_dsec.source.timestamps import list_frames
 
 SAMPLE_EVENTS = 1_000_000  # per place sampled
 FRAMES = 10  # per place sampled: two keyframes and eight others, as remux encodes
@@ -41,9 +39,10 @@ class Throughput:
     read_event: float
     render_event: float
     png_image: float
-    decode_frame: float  # a source frame PNG
+    decode_frame: float  # a source frame PNG (warped too, in the event view)
     encode_frame: float  # an H.264 frame at the video size
     disk_bytes_per_s: float
+    keep_frame: float = 0.0  # event view: a warped frame's PNG compression
 
 
 def probe(
@@ -56,9 +55,10 @@ def probe(
     ``frames`` frames) and at ``config.out``."""
     png_points, read_s, render_s, png_s = _probe_images(config, sources[:SEQUENCES])
     source = sources[0]
-    intra, inter, frame_bytes, decode_s, encode_s = _probe_video(config, source, frames, video_size)
-    model = CostModel(png_points, intra, inter, frame_bytes)
-    speed = Throughput(read_s, render_s, png_s, decode_s, encode_s, disk_write_speed(config.out))
+    video = _probe_video(config, source, frames, video_size)
+    model = CostModel(png_points, video.intra, video.inter, video.frame_bytes)
+    disk = disk_write_speed(config.out)
+    speed = Throughput(read_s, render_s, png_s, video.decode_s, video.encode_s, disk, video.keep_s)
     return model, speed
 
 
@@ -98,22 +98,41 @@ def _probe_images(
     return points, read_s / max(read_n, 1), render_s / max(render_n, 1), png_s / images
 
 
+@dataclass(frozen=True)
+class _VideoProbe:
+    intra: float  # bytes of a keyframe
+    inter: float  # bytes of another frame
+    frame_bytes: float  # bytes of a frame file (the warped PNG, in the event view)
+    decode_s: float
+    encode_s: float
+    keep_s: float  # event view: compressing a warped frame
+
+
 def _probe_video(
     config: BuildConfig, source: SequenceSource, frames: int, video_size: tuple[int, int]
-) -> tuple[float, float, float, float, float]:
-    """Keyframe and other-frame bytes, source frame bytes, decode and encode costs."""
+) -> _VideoProbe:
+    """Keyframe and other-frame bytes, frame file bytes, decode and encode costs."""
+    from egpt_dsec.execute.frame_source import FRAME_PNG_LEVEL, FrameSource
     from egpt_dsec.writers.mp4_remux import probe_encode
+    from egpt_dsec.writers.png import PAETH, png_bytes
     from egpt_dsec.writers.video_frame import to_video_frame
 
-    paths = list_frames(source.files.frames_dir, frames)
-    runs = [paths[int(len(paths) * p) :][:FRAMES] for p in PLACES]
+    view = FrameSource.of(source, config, frames)
+    runs = [range(int(frames * p), min(frames, int(frames * p) + FRAMES)) for p in PLACES]
     started = time.perf_counter()
-    decoded = [[to_video_frame(decode_frame(p), *video_size) for p in run] for run in runs]
-    decode_s = (time.perf_counter() - started) / sum(len(r) for r in decoded)
-    frame_bytes = float(np.mean([p.stat().st_size for run in runs for p in run]))
+    rgb = [[view.rgb(i) for i in run] for run in runs]
+    decoded = [[to_video_frame(f, *video_size) for f in run] for run in rgb]
+    decode_s = (time.perf_counter() - started) / max(sum(len(r) for r in decoded), 1)
+    frame_bytes = float(np.mean([view.source[i].stat().st_size for run in runs for i in run]))
+    keep_s = 0.0
+    if view.event_view:
+        started = time.perf_counter()
+        kept = [len(png_bytes(f, FRAME_PNG_LEVEL, PAETH)) for run in rgb for f in run]
+        keep_s = (time.perf_counter() - started) / max(len(kept), 1)
+        frame_bytes = float(np.mean(kept))
     measured = [probe_encode(run, video_size, config.video) for run in decoded if run]
     intra, inter, encode_s = (float(np.mean([m[i] for m in measured])) for i in range(3))
-    return intra, inter, frame_bytes, decode_s, encode_s
+    return _VideoProbe(intra, inter, frame_bytes, decode_s, encode_s, keep_s)
 
 
 def disk_write_speed(out: Path, nbytes: int = DISK_TEST_BYTES) -> float:

@@ -1,4 +1,5 @@
-"""A clip's MP4: every frame decodes, the stored count is exact, and a sequence shares one size."""
+"""A clip's MP4: every frame decodes, the stored count is exact, and a sequence shares one
+size (the source's, or the event view's 640x480)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from pathlib import Path
 
 import av
 
+from egpt_dsec.config import EVENT_VIEW
 from egpt_dsec.kinds import MP4
+from egpt_dsec.render.warp import EVENT_VIEW_SIZE
 from egpt_dsec.reports.verify.built import Built
 from egpt_dsec.reports.verify.report import ClipId, Problem
 from egpt_dsec.reports.verify.sources import Source
@@ -96,6 +99,8 @@ def mp4_size_problems(
             want = sources[key].video_size
         elif (size := built.of(MP4).video.size) is not None:
             want = video_size(*size, None)
+        elif built.of(MP4).frames_view == EVENT_VIEW:
+            want = video_size(*EVENT_VIEW_SIZE, None)
         else:
             want = Counter(mp4.size for mp4 in mp4s).most_common(1)[0][0]
         for mp4 in mp4s:

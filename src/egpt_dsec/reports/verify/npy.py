@@ -10,6 +10,7 @@ import numpy as np
 
 from egpt_dsec.events import EVENT_DTYPES, EVENT_FIELDS, SENSOR_HEIGHT, SENSOR_WIDTH
 from egpt_dsec.kinds import EVENT_NPY
+from egpt_dsec.render.rectify import rectify_run
 from egpt_dsec.reports.verify.report import Problem
 from egpt_dsec.reports.verify.task import ClipTask
 from egpt_dsec.safe_npy import NpyFormatError, UnsafeNpyError, load_event_npy
@@ -46,7 +47,8 @@ def _npy_problem(path: Path, task: ClipTask, events: EventFile | None) -> str | 
     return (
         _arrays_problem(data, task.record)
         or _metadata_problem(data, task)
-        or _events_problem(data, task.record, events)
+        or _events_problem(data, task.record)
+        or _source_problem(data, task, events)
     )
 
 
@@ -85,10 +87,8 @@ def _is_int(value: Any, want: int) -> bool:
     return isinstance(value, int | np.integer) and int(value) == want
 
 
-def _events_problem(
-    data: dict[str, Any], record: ClipRecord, events: EventFile | None
-) -> str | None:
-    """Sorted, inside [t0, t1), on the sensor, and (with DSEC) equal to the source window."""
+def _events_problem(data: dict[str, Any], record: ClipRecord) -> str | None:
+    """Sorted, inside [t0, t1), on the sensor, polarities 0 and 1."""
     p, t, x, y = (data[name] for name in EVENT_FIELDS)
     n = record.num_events
     if n and (int(t[0]) < record.t0 or int(t[-1]) >= record.t1):
@@ -102,14 +102,30 @@ def _events_problem(
             return f"events fall outside the {SENSOR_WIDTH}x{SENSOR_HEIGHT} sensor"
         if int(p[a:b].max()) > 1:
             return "p holds values other than 0 and 1"
-        if events is not None:
-            try:
-                source = events.read(record.event_start + a, record.event_start + b)
-            except InputError as exc:
-                return f"source events cannot be read to compare ({exc.problem})"
-            for name, arr in zip(EVENT_FIELDS, (p, t, x, y), strict=True):
-                want = getattr(source, name)
-                if not np.array_equal(arr[a:b], want):
-                    first = a + int(np.argmax(arr[a:b] != want))
-                    return f"{name} differs from the source events (first at event {first})"
+    return None
+
+
+def _source_problem(data: dict[str, Any], task: ClipTask, events: EventFile | None) -> str | None:
+    """With DSEC: the events equal the source window's (rectified, if the build did)."""
+    if events is None or task.source is None:
+        return None
+    r, table = task.record, task.source.rectify
+    at = 0  # the clip event the next source chunk starts at
+    for a in range(0, r.source_events, CHECK_CHUNK):
+        b = min(a + CHECK_CHUNK, r.source_events)
+        try:
+            source = events.read(r.event_start + a, r.event_start + b)
+        except InputError as exc:
+            return f"source events cannot be read to compare ({exc.problem})"
+        if table is not None:
+            source, _ = rectify_run(source, table)
+        for name in EVENT_FIELDS:
+            got, want = data[name][at : at + len(source)], getattr(source, name)
+            if not np.array_equal(got, want):
+                first = at + int(np.argmax(got != want)) if len(got) == len(want) else at
+                rectified = " (rectified)" if table is not None else ""
+                return f"{name} differs from the source events{rectified} (first at event {first})"
+        at += len(source)
+    if at != r.num_events:
+        return f"the source window gives {at} events (rectified), the record says {r.num_events}"
     return None

@@ -33,7 +33,7 @@ def _record_problem(task: ClipTask) -> str | None:
     unknown = set(r.components) - set(FILE_KIND_NAMES)
     if unknown:
         return f"record names unknown components {sorted(unknown)}"
-    if r.t1 - r.t0 != duration.us or r.num_events < 0 or r.parts < 1:
+    if r.t1 - r.t0 != duration.us or r.num_events < 0 or r.dropped < 0 or r.parts < 1:
         return f"record is inconsistent (t0 {r.t0}, t1 {r.t1}, events {r.num_events})"
     if r.frame_stop < r.frame_start:
         return f"record frames [{r.frame_start}, {r.frame_stop}) are reversed"
@@ -57,9 +57,9 @@ def _source_problem(task: ClipTask, events: EventFile | None) -> str | None:
     if task.source.replanned:
         return "the source's image timestamps differ from those the build planned with"
     start, stop = events.index_at(np.array([r.t0, r.t1], dtype=np.int64)).tolist()
-    if (start, stop - start) != (r.event_start, r.num_events):
+    if (start, stop - start) != (r.event_start, r.source_events):
         return (
-            f"record events [{r.event_start}, +{r.num_events}) differ from the source "
+            f"record events [{r.event_start}, +{r.source_events}) differ from the source "
             f"window [{start}, +{stop - start})"
         )
     return None

@@ -11,12 +11,16 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from egpt_dsec.kinds import EVENT_NPY, MP4
+from egpt_dsec.execute.event_stream import rectify_table
+from egpt_dsec.execute.frame_source import FrameSource
+from egpt_dsec.kinds import EVENT_NPY, MP4, VIDEO
+from egpt_dsec.render.rectify import RectifyTable
 from egpt_dsec.reports.verify.built import Built
 from egpt_dsec.source.discover import discover_sequences
-from egpt_dsec.source.frames import frame_size
+from egpt_dsec.source.errors import InputError
+from egpt_dsec.source.frames import decode_frame
 from egpt_dsec.source.h5events import EventFile
-from egpt_dsec.source.timestamps import list_frames, read_timestamps
+from egpt_dsec.source.timestamps import read_timestamps
 from egpt_dsec.state.plans import StoredPlan, timestamps_digest
 from egpt_dsec.writers.video_frame import video_size
 
@@ -54,15 +58,57 @@ class EventFiles:
             self._free, self._opened = [], []
 
 
+class WarpChecks:
+    """Event view: each kept frame compared with its source frame warped afresh, once
+    per sequence however many clip folders link to it (from any thread)."""
+
+    def __init__(self, frames: FrameSource) -> None:
+        self.frames = frames
+        self._found: dict[int, str | None] = {}
+        self._reported: set[int] = set()
+        self._lock = threading.Lock()
+
+    def first_report(self, i: int) -> bool:
+        """True once per bad frame: the clip that reports the kept file itself."""
+        with self._lock:
+            first = i not in self._reported
+            self._reported.add(i)
+        return first
+
+    def problem(self, i: int) -> str | None:
+        with self._lock:
+            if i in self._found:
+                return self._found[i]
+        what = self._compare(i)
+        with self._lock:
+            self._found[i] = what
+        return what
+
+    def _compare(self, i: int) -> str | None:
+        try:
+            kept = decode_frame(self.frames.warped[i])
+            fresh = self.frames.warp(i)
+        except InputError as exc:
+            return exc.problem
+        if kept.shape != fresh.shape:
+            (h, w), (fh, fw) = kept.shape[:2], fresh.shape[:2]
+            return f"size {w}x{h}, expected {fw}x{fh}"
+        if not np.array_equal(kept, fresh):
+            return "differs from its source frame warped into the event view"
+        return None
+
+
 @dataclass(frozen=True)
 class Source:
     """One DSEC sequence, read once: what its clips are compared with."""
 
     events: EventFiles
     timestamps: NDArray[np.int64]
-    frame_paths: list[Path]
+    frames: FrameSource  # in the view the build wrote
     video_size: tuple[int, int]
     replanned: bool  # its timestamps differ from those the build planned with
+    rectify: RectifyTable | None = None  # the build rectified the events
+    warps: WarpChecks | None = None  # event view
 
 
 def load_sources(
@@ -72,16 +118,23 @@ def load_sources(
     plans: dict[tuple[str, str], StoredPlan],
 ) -> dict[tuple[str, str], Source]:
     """Every (split, sequence) named, read once; a missing one is an input error."""
-    camera, size_option = built.of(EVENT_NPY).camera, built.of(MP4).video.size
+    camera, video = built.of(EVENT_NPY).camera, built.of(VIDEO)
     sources: dict[tuple[str, str], Source] = {}
     for split, sequence in sorted(set(sequences)):
-        files = discover_sequences(dsec_root, (split,), (sequence,), camera)[0].files
-        timestamps = read_timestamps(files.timestamps)
-        frames = list_frames(files.frames_dir, len(timestamps))
-        size = video_size(*frame_size(frames[0]), size_option)
-        EventFile(files.events_h5).close()  # raises InputError now, not in a worker
+        found = discover_sequences(dsec_root, (split,), (sequence,), camera)[0]
+        timestamps = read_timestamps(found.files.timestamps)
+        frames = FrameSource.of(found, video, len(timestamps))
+        size = video_size(*frames.size(), built.of(MP4).video.size)
+        EventFile(found.files.events_h5).close()  # raises InputError now, not in a worker
         plan = plans.get((split, sequence))
         replanned = plan is not None and plan.timestamps_sha256 != timestamps_digest(timestamps)
-        events = EventFiles(files.events_h5)
-        sources[(split, sequence)] = Source(events, timestamps, frames, size, replanned)
+        sources[(split, sequence)] = Source(
+            EventFiles(found.files.events_h5),
+            timestamps,
+            frames,
+            size,
+            replanned,
+            rectify_table(found, built.of(EVENT_NPY)),
+            WarpChecks(frames) if frames.event_view else None,
+        )
     return sources
