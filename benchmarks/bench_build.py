@@ -9,7 +9,8 @@ Modes: the default full build, ``--mixed`` and ``--one-long`` (``bench_mixed``: 
 held-out-like input against max(disk floor, CPU floor); its long sequence on 1 vs 2
 workers), ``--mp4-compare`` (remux vs encode), ``--scaling`` (1 vs 2 workers),
 ``--big-clip`` (one ~400M-event 16 s clip), ``--skew`` (whole sequences vs time shards
-on a skewed set). Every build runs in a fresh spawned process, so its peak
+on a skewed set), ``--alignment`` (``bench_aligned_build``: the cost of the alignment
+options). Every build runs in a fresh spawned process, so its peak
 RSS is its own; input files are flushed and evicted from the page cache before each
 build, and ``wall+sync`` adds the time to flush what the build left in the page cache.
 Units are decimal: MB = 1e6 bytes, GB = 1e9 bytes, M = 1e6.
@@ -24,6 +25,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 
+from bench_aligned_build import mode_alignment
 from bench_input import SeqPlan, data_line, sample_dir, seq_plans, synthesize
 from bench_mixed import mode_mixed, mode_one_long
 from bench_runs import (
@@ -162,6 +164,11 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
         "--one-long",
         action="store_true",
         help="the long sequence of --mixed alone, npy and ref, 1 vs 2 workers",
+    )
+    modes.add_argument(
+        "--alignment",
+        action="store_true",
+        help="the long sequence of --mixed: default, --rectify-events, --frames-view event, both",
     )
     modes.add_argument(
         "--skew",
@@ -648,6 +655,18 @@ def _mode_skew(bench: Bench) -> int:
 # ---------------------------------------------------------------------------
 
 
+# The mode flags (argparse dests) and their modes; none given: the full build.
+_MODES: dict[str, Callable[[Bench], int]] = {
+    "mp4_compare": _mode_mp4,
+    "scaling": _mode_scaling,
+    "big_clip": _mode_big_clip,
+    "skew": _mode_skew,
+    "mixed": mode_mixed,
+    "one_long": mode_one_long,
+    "alignment": mode_alignment,
+}
+
+
 def run_bench(args: argparse.Namespace) -> int:
     """Run the benchmark mode chosen in ``args``; prints facts and one markdown table."""
     if args.workers is not None and args.workers < 1:
@@ -664,19 +683,8 @@ def run_bench(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    mode = _mode_full
-    if args.mp4_compare:
-        mode = _mode_mp4
-    elif args.scaling:
-        mode = _mode_scaling
-    elif args.big_clip:
-        mode = _mode_big_clip
-    elif args.skew:
-        mode = _mode_skew
-    elif args.mixed:
-        mode = mode_mixed
-    elif args.one_long:
-        mode = mode_one_long
+    chosen = (mode for flag, mode in _MODES.items() if getattr(args, flag))
+    mode = next(chosen, _mode_full)
     with scratch(args.out, args.keep) as work:
         return mode(Bench(args, work, machine_facts(work), sys.argv[1:]))
 

@@ -127,8 +127,27 @@ def count_kept(x: NDArray[np.uint16], y: NDArray[np.uint16], table: RectifyTable
     EventGPT splits a clip into image parts by event count, so a rectified clip needs
     its kept count before its events stream by: a cheap pass over x and y gives it.
     """
-    x = np.asarray(x, dtype=np.int64)
-    y = np.asarray(y, dtype=np.int64)
-    if len(x) and (x.max() >= table.width or y.max() >= table.height):
+    x = np.ascontiguousarray(x, dtype=np.uint16)
+    y = np.ascontiguousarray(y, dtype=np.uint16)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError(f"x and y must be 1-d and equally long, got {x.shape} and {y.shape}")
+    kept = _count_kept(x, y, table.table, table.width, table.height)
+    if kept < 0:
         raise ValueError(f"events lie outside the {table.width}x{table.height} sensor")
-    return int(np.count_nonzero(table.table[y * table.width + x] != DROPPED))
+    return int(kept)
+
+
+@njit(cache=True, nogil=True)
+def _count_kept(
+    x: NDArray[np.uint16], y: NDArray[np.uint16], table: NDArray[np.uint32], width: int, height: int
+) -> int:
+    """Kept events, or -1 if one lies outside the table."""
+    kept = 0
+    dropped = np.uint32(0xFFFFFFFF)
+    for i in range(len(x)):
+        xi = np.int64(x[i])
+        yi = np.int64(y[i])
+        if xi >= width or yi >= height:
+            return -1
+        kept += table[yi * width + xi] != dropped
+    return kept
