@@ -71,11 +71,14 @@ def test_a_clean_aligned_build_passes_and_dropped_events_are_recorded(clean: Bui
     assert report.checked[EVENT_NPY.name] == report.checked[VIDEO.name] == len(records(clean))
     assert sum(r.dropped for r in records(clean)) > 0  # real events reach the map's edges
     assert verify_output(clean.out).ok  # without DSEC: sizes and structure only
+    card = clean.output.card.read_text()
+    assert "Events: in the rectified view" in card and "Frames: warped into" in card
 
 
 def test_unrectified_events_are_caught(copy: BuildConfig, tmp_path: Path) -> None:
     raw = dataclasses.replace(copy, out=tmp_path / "raw", rectify_events=False)
     assert not build(raw).failures
+    assert "Events: raw pixels" in raw.output.card.read_text()
     half = DURATIONS[0]
     clip = next(r.clip for r in records(copy) if r.duration == half.label and r.num_events)
     path = copy.output.clip_path(EVENT_NPY, SPLIT, half, SEQUENCE, clip)

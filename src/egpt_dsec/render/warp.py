@@ -16,6 +16,9 @@ from numpy.typing import NDArray
 from egpt_dsec.events import SENSOR_HEIGHT, SENSOR_WIDTH
 
 EVENT_VIEW_SIZE = (SENSOR_WIDTH, SENSOR_HEIGHT)
+# The build warps frames on its own lane threads, one frame per thread: OpenCV's pool
+# beside them would only oversubscribe the cores (its output does not depend on it).
+cv2.setNumThreads(1)
 BLACK = (0, 0, 0)
 
 

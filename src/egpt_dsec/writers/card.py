@@ -78,6 +78,26 @@ def _table(facts: CardFacts) -> list[str]:
     return rows
 
 
+def _coordinates(options: dict[str, object]) -> list[str]:
+    """Which camera view the events and the frames are in (``--rectify-events``,
+    ``--frames-view``): what a user must know before overlaying them."""
+    side = options.get("camera", "left")
+    events = (
+        f"- Events: in the rectified view of the {side} event camera (640x480), moved"
+        "\n  through `rectify_map.h5` and rounded; events landing outside were dropped."
+        if options.get("rectify_events")
+        else f"- Events: raw pixels of the {side} event camera (640x480, lens distortion kept)."
+    )
+    frames = (
+        "- Frames: warped into the same rectified event view (640x480), so they lie"
+        "\n  under the events."
+        if options.get("frames_view") == "event"
+        else f"- Frames: DSEC's rectified frames of the {side} frame camera, a different"
+        "\n  camera: resized to 640x480 they do not lie under the events."
+    )
+    return [events, frames]
+
+
 def dataset_card(facts: CardFacts) -> str:
     options = [f"| `{name}` | `{value}` |" for name, value in sorted(facts.options.items())]
     first = next(iter(facts.configs), "1s")
@@ -102,6 +122,10 @@ def dataset_card(facts: CardFacts) -> str:
         "the kind folders `event_npy/`, `event_image/`, `video/`, `mp4/`) and",
         "`videollava.json`; each split folder holds `dataset.json` and `videollava.json`",
         "covering all durations (paths relative to the split folder).",
+        "",
+        "## Coordinates",
+        "",
+        *_coordinates(facts.options),
         "",
         "## Statistics",
         "",
