@@ -12,6 +12,7 @@ is exercised too.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from dataclasses import dataclass
@@ -469,3 +470,36 @@ def test_missing_rectify_map_fails_only_that_sequence(broken_root: Path, tmp_pat
     assert_failed_alone(
         report, broken_root, tmp_path, "synth_02", [str(map_path), "missing", "event archive"]
     )
+
+
+def test_a_clip_whose_events_all_drop_is_an_empty_clip(source: Source, tmp_path: Path) -> None:
+    """Every event of the first 500 ms window moved to dropped pixels: that clip is empty
+    (no files, not in the JSON), its dropped events counted; the next one is half empty."""
+    root = tmp_path / "dsec"
+    folder = root / "train" / SEQ
+    shutil.copytree(source.folder, folder)
+    ts, rmap = timestamps(folder), read_rectify_map(folder)
+    ys, xs = np.mgrid[0:HEIGHT, 0:WIDTH]
+    dropped = np.flatnonzero(~rectified_pixels(rmap, xs.ravel(), ys.ravel())[0])
+    with h5py.File(folder / "events/left/events.h5", "r+") as f:
+        t = f["events/t"][()].astype(np.int64) + int(f["t_offset"][()])
+        x, y = f["events/x"][()], f["events/y"][()]
+        moved = np.flatnonzero(t < ts[0] + 500_000)
+        y[moved], x[moved] = np.divmod(np.random.default_rng(6).choice(dropped, len(moved)), WIDTH)
+        f["events/x"][...], f["events/y"][...] = x, y
+    half = Duration.parse("500ms")
+    config = BuildConfig(dsec_root=root, out=tmp_path / "out", durations=(half,), **ALIGNED)  # type: ignore[arg-type]
+    assert not build(config).failures
+    found = {r.clip: r for r in records(config)}
+    _, raw, _ = reference_rectified(folder, found[0].t0, found[0].t1)
+    assert found[0].empty and found[0].dropped == raw > 0
+    for kind in (EVENT_NPY, MP4, VIDEO):
+        assert not config.output.clip_path(kind, "train", half, SEQ, 0).exists()
+    assert not config.output.clip_path(EVENT_IMAGE, "train", half, SEQ, 0, 0).exists()
+    ref, raw, _ = reference_rectified(folder, found[1].t0, found[1].t1)
+    check_npy(load_npy(config, found[1]), found[1], ref, half)
+    assert found[1].dropped == raw - len(ref["t"]) > raw // 3
+    items = json.loads(config.output.eventgpt_json("train", half).read_text())
+    assert [item["event_data"] for item in items] == [
+        f"{SEQ}/{r.clip:06d}.npy" for r in found.values() if not r.empty
+    ]
