@@ -1,42 +1,64 @@
-"""Make docs/alignment_before_after.png: events over a frame, without and with alignment.
+"""Make docs/alignment_before_after.png: a clip's events over its frame, as built without
+and with alignment.
 
     .venv/bin/python docs/make_alignment_figure.py
 
-A synthetic sequence with DSEC's geometry (raw distorted events, 1440x1080 frames of
-the other camera) and a known calibration. Left: raw events over the frame resized to
-640x480, as the data comes. Right: rectified events over the frame warped into the
-event view. Below each, a 3x zoom of one region. Prints the measured offsets.
+Synthesizes a small DSEC (one sequence with DSEC's geometry: raw distorted events,
+1440x1080 frames of the other camera, a known calibration) and builds it twice: with the
+default options, and with ``--rectify-events --frames-view event``. Both panels come from
+the BUILD OUTPUTS, one 500 ms clip: its events within 3 ms of a frame (from the clip's
+.npy) over that frame (from the clip's frame folder). Left: the default build, raw events
+over the frame resized to 640x480. Right: the aligned build, rectified events over the
+frame warped into the event view. Below each, a 3x zoom of one region. The measured
+offsets (``render.alignment.measure_offset``) are in the titles and printed.
 """
 
 from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Any
 
-import h5py
 import numpy as np
 from PIL import Image, ImageDraw
 
+from egpt_dsec.config import BuildConfig
+from egpt_dsec.durations import Duration
+from egpt_dsec.kinds import EVENT_NPY, VIDEO
+from egpt_dsec.pipeline import build
 from egpt_dsec.render.alignment import measure_offset
-from egpt_dsec.render.rectify import RectifyTable, rectify_events
-from egpt_dsec.render.warp import resize_frame, warp_frame_to_event_view
+from egpt_dsec.render.warp import resize_frame
 from egpt_dsec.reports.preview.overlay import draw_events
-from egpt_dsec.source.calibration import load_calibration, load_rectify_map
+from egpt_dsec.safe_npy import load_event_npy
 from egpt_dsec.synth import SynthSpec, write_synthetic_dsec
 
 SPEC = SynthSpec(sequences=1, seconds=1.0, rate=3e6, seed=0, frame_size=(1440, 1080))
-FRAME = 12
-HALF_WINDOW_US = 3000
+SEQUENCE, CLIP = "synth_00", 1  # the middle 500 ms clip of the 1 s sequence
+DURATION = Duration.parse("500ms")
+HALF_WINDOW_US = 3000  # events within 3 ms of the frame: the shapes move < 1 px
 ZOOM = 3
 OUT = Path(__file__).parent / "alignment_before_after.png"
 
 
-def events_around(seq: Path, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    with h5py.File(seq / "events/left/events.h5", "r") as f:
-        t = f["events/t"][()].astype(np.int64)
-        stamp = int(np.loadtxt(seq / "images/timestamps.txt", dtype=np.int64)[k])
-        a, b = np.searchsorted(t, [stamp - int(f["t_offset"][()]) + d for d in (-3000, 3000)])
-        return f["events/x"][a:b], f["events/y"][a:b], f["events/p"][a:b]
+def clip_view(dsec: Path, out: Path, **options: Any) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Build ``dsec`` into ``out``; the middle frame of the clip (as its frame folder holds
+    it) and the clip's events within HALF_WINDOW_US of it (as its .npy holds them)."""
+    config = BuildConfig(
+        dsec_root=dsec, out=out, durations=(DURATION,), components=("event_npy", "video"),
+        **options,
+    )  # fmt: skip
+    report = build(config)
+    assert not report.failures, report.failures
+    layout = config.output
+    data = load_event_npy(layout.clip_path(EVENT_NPY, "train", DURATION, SEQUENCE, CLIP))
+    frames = list(data["image_indices_in_clip"])
+    k = frames[len(frames) // 2]
+    folder = layout.clip_path(VIDEO, "train", DURATION, SEQUENCE, CLIP)
+    with Image.open(folder / f"{k:06d}.png") as im:
+        frame = np.asarray(im.convert("RGB"))
+    stamp = int(np.loadtxt(dsec / "train" / SEQUENCE / "images/timestamps.txt", np.int64)[k])
+    near = np.abs(data["t"] - stamp) < HALF_WINDOW_US
+    return frame, {key: data[key][near] for key in ("x", "y", "p")}
 
 
 def counts(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -57,7 +79,9 @@ def busiest_region(x: np.ndarray, y: np.ndarray, size: tuple[int, int]) -> tuple
 def panel(picture: np.ndarray, corner: tuple[int, int], title: str) -> Image.Image:
     x0, y0 = corner
     w, h = 640 // ZOOM, 480 // ZOOM
-    zoom = Image.fromarray(picture[y0 : y0 + h, x0 : x0 + w]).resize((640, 480), Image.NEAREST)
+    zoom = Image.fromarray(picture[y0 : y0 + h, x0 : x0 + w]).resize(
+        (640, 480), Image.Resampling.NEAREST
+    )
     canvas = Image.new("RGB", (640, 24 + 480 + 8 + 480), "white")
     canvas.paste(Image.fromarray(picture), (0, 24))
     canvas.paste(zoom, (0, 24 + 480 + 8))
@@ -69,34 +93,37 @@ def panel(picture: np.ndarray, corner: tuple[int, int], title: str) -> Image.Ima
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        write_synthetic_dsec(Path(tmp), SPEC)
-        seq = Path(tmp) / "train" / "synth_00"
-        x, y, p = events_around(seq, FRAME)
-        with Image.open(seq / f"images/left/rectified/{FRAME:06d}.png") as im:
-            frame = np.asarray(im.convert("RGB"))
-        table = RectifyTable.from_map(load_rectify_map(seq))
-        to_event = load_calibration(seq).frame_to_event_homography()
-    keep, xr, yr = rectify_events(x, y, table)
-    resized, warped = resize_frame(frame), warp_frame_to_event_view(frame, to_event)
-    before = measure_offset(counts(x, y), resized)
-    after = measure_offset(counts(xr, yr), warped)
-    corner = busiest_region(xr, yr, (640 // ZOOM, 480 // ZOOM))
+        dsec = Path(tmp) / "dsec"
+        write_synthetic_dsec(dsec, SPEC)
+        frame, raw = clip_view(dsec, Path(tmp) / "default")
+        warped, rect = clip_view(
+            dsec, Path(tmp) / "aligned", rectify_events=True, frames_view="event"
+        )
+    resized = resize_frame(frame)
+    before = measure_offset(counts(raw["x"], raw["y"]), resized)
+    after = measure_offset(counts(rect["x"], rect["y"]), warped)
+    corner = busiest_region(rect["x"], rect["y"], (640 // ZOOM, 480 // ZOOM))
     left = panel(
-        draw_events(resized, x, y, p),
+        draw_events(resized, raw["x"], raw["y"], raw["p"]),
         corner,
-        f"before: raw events, frame resized (offset {before[0]:+.1f}, {before[1]:+.1f} px)",
+        f"default build: raw events, frame resized; offset {before[0]:+.1f}, {before[1]:+.1f} px",
     )
     right = panel(
-        draw_events(warped, xr, yr, p[keep]),
+        draw_events(warped, rect["x"], rect["y"], rect["p"]),
         corner,
-        f"after: events rectified, frame warped (offset {after[0]:+.1f}, {after[1]:+.1f} px)",
+        "--rectify-events --frames-view event: events rectified, frame warped; "
+        f"offset {after[0]:+.2f}, {after[1]:+.2f} px",
     )
     figure = Image.new("RGB", (640 * 2 + 12, left.height), "white")
     figure.paste(left, (0, 0))
     figure.paste(right, (640 + 12, 0))
     figure.save(OUT, optimize=True)
-    print(f"{OUT}: offset before {before[0]:+.2f}, {before[1]:+.2f} px", end="; ")
-    print(f"after {after[0]:+.2f}, {after[1]:+.2f} px")
+    size_kb = OUT.stat().st_size // 1024
+    print(
+        f"{OUT} ({size_kb} kB): clip {CLIP} of {DURATION.label}, {len(raw['x'])} raw and ", end=""
+    )
+    print(f"{len(rect['x'])} rectified events; offset before {before[0]:+.2f}, ", end="")
+    print(f"{before[1]:+.2f} px; after {after[0]:+.2f}, {after[1]:+.2f} px")
 
 
 if __name__ == "__main__":

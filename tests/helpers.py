@@ -1,4 +1,5 @@
-"""Helpers shared by the tests: output hashes and the real DSEC sample packed as a sequence."""
+"""Helpers shared by the tests: output hashes, the real DSEC sample packed as a sequence, and
+the alignment measures (event count maps, the known displacement of the synthetic cameras)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from egpt_dsec.layout.dsec import SPLIT_ARCHIVES, SequenceFiles, sequence_folder
 from egpt_dsec.layout.output import DATASET_CARD
 from egpt_dsec.layout.state import STATE_DIR
 from egpt_dsec.synth import write_events_h5
+from egpt_dsec.synth.calibration import SynthCalibration
 
 
 def tree_hashes(root: Path, card: bool = False) -> dict[str, str]:
@@ -57,3 +59,27 @@ def write_real_sequence(root: Path, name: str = "interlaken_00_d", split: str = 
         pixels = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
         Image.fromarray(pixels).save(files.frame(i))
     return folder
+
+
+def counts(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Events per pixel of the 640x480 sensor: the event side of ``measure_offset``."""
+    img = np.zeros((480, 640))
+    np.add.at(img, (y, x), 1)
+    return img
+
+
+def expected_displacement(s: SynthCalibration, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Mean position, in the frame resized to 640x480, of what raw pixels (x, y) see, minus
+    (x, y): from the synthetic camera model, not through the calibration loader."""
+    u, v = s.raw_to_rect(x.astype(np.float64), y.astype(np.float64))
+    event_to_frame = (
+        s.frame_rect.matrix
+        @ s.frame_rotation
+        @ s.frame_from_event
+        @ s.event_rotation.T
+        @ np.linalg.inv(s.event_rect.matrix)
+    )
+    p = event_to_frame @ np.stack([u, v, np.ones_like(u)])
+    scale = np.array([640 / s.frame_rect.width, 480 / s.frame_rect.height])
+    in_resized = ((p[:2] / p[2]).T + 0.5) * scale - 0.5
+    return (in_resized - np.stack([x, y], axis=1)).mean(axis=0)

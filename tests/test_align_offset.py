@@ -17,8 +17,8 @@ from egpt_dsec.render.rectify import RectifyTable, rectify_events
 from egpt_dsec.render.warp import resize_frame, warp_frame_to_event_view
 from egpt_dsec.source.calibration import load_calibration, load_rectify_map
 from egpt_dsec.synth import SynthSpec, write_synthetic_dsec
-from egpt_dsec.synth.calibration import SynthCalibration
 from egpt_dsec.synth.dataset import plan_sequence, sequence_slots
+from helpers import counts, expected_displacement
 
 SPEC = SynthSpec(sequences=1, seconds=1.0, rate=2e6, seed=0)
 FRAMES = (5, 10, 15)
@@ -44,29 +44,6 @@ def events_near_frames(seq: Path) -> list[tuple[np.ndarray, np.ndarray, np.ndarr
         frame = np.asarray(Image.open(seq / f"images/left/rectified/{k:06d}.png").convert("RGB"))
         out.append((x[a:b], y[a:b], frame))
     return out
-
-
-def counts(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    img = np.zeros((480, 640))
-    np.add.at(img, (y, x), 1)
-    return img
-
-
-def expected_displacement(s: SynthCalibration, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Mean position, in the frame resized to 640x480, of what raw pixels (x, y) see, minus
-    (x, y): from the synthetic camera model, not through the calibration loader."""
-    u, v = s.raw_to_rect(x.astype(np.float64), y.astype(np.float64))
-    event_to_frame = (
-        s.frame_rect.matrix
-        @ s.frame_rotation
-        @ s.frame_from_event
-        @ s.event_rotation.T
-        @ np.linalg.inv(s.event_rect.matrix)
-    )
-    p = event_to_frame @ np.stack([u, v, np.ones_like(u)])
-    scale = np.array([640 / s.frame_rect.width, 480 / s.frame_rect.height])
-    in_resized = ((p[:2] / p[2]).T + 0.5) * scale - 0.5
-    return (in_resized - np.stack([x, y], axis=1)).mean(axis=0)
 
 
 def test_offsets_with_and_without_alignment(sequence: Path) -> None:
