@@ -118,3 +118,14 @@ def test_a_frame_of_the_camera_size_is_caught_without_dsec(copy: BuildConfig) ->
     problems = verify_output(copy.out).problems
     assert [p.path for p in problems] == [frame]
     assert "expected 640x480" in problems[0].what
+
+
+def test_back_to_the_camera_view_drops_the_kept_frames(copy: BuildConfig) -> None:
+    kept = copy.output.event_view_dir(SPLIT, SEQUENCE)
+    assert any(kept.iterdir())
+    camera = dataclasses.replace(copy, frames_view="camera")
+    assert not build(camera, rebuild_changed=True).failures
+    assert not kept.exists()
+    assert verify_output(camera.out, camera.dsec_root).ok
+    frames = sorted(camera.output.kind_dir(SPLIT, DURATIONS[0], VIDEO).rglob("*.png"))
+    assert frames and decode_frame(frames[0]).shape[:2] != (480, 640)

@@ -128,8 +128,11 @@ class OutputLayout:
     def event_view_frames(self, split: str, sequence: str, frames: int) -> list[Path]:
         """Where each of a sequence's frames, warped into the event view, is kept (its DSEC
         file name): written once, linked into every clip frame folder that holds it."""
-        folder = self.split_dir(split) / EVENT_VIEW_FRAMES / sequence
+        folder = self.event_view_dir(split, sequence)
         return [folder / FRAME_NAME.format(index=i) for i in range(frames)]
+
+    def event_view_dir(self, split: str, sequence: str) -> Path:
+        return self.split_dir(split) / EVENT_VIEW_FRAMES / sequence
 
     def eventgpt_json(self, split: str, duration: Duration) -> Path:
         return self.duration_dir(split, duration) / EVENTGPT_JSON

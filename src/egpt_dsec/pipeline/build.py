@@ -10,14 +10,20 @@ from pathlib import Path
 import numpy as np
 
 from egpt_dsec.answers.active import AnswerSet
-from egpt_dsec.config import BuildConfig
+from egpt_dsec.config import CAMERA_VIEW, BuildConfig
 from egpt_dsec.errors import OutputError
 from egpt_dsec.execute.executor import Executor, LocalExecutor
 from egpt_dsec.execute.job import SequenceJob
 from egpt_dsec.execute.report import JobResult, JobStats, NullReporter, Reporter
 from egpt_dsec.execute.work import WorkPlan
-from egpt_dsec.fs import UnsafeOutputPath, ensure_inside, remove_stale_temps, write_if_changed
-from egpt_dsec.kinds import JSON
+from egpt_dsec.fs import (
+    UnsafeOutputPath,
+    ensure_inside,
+    remove_path,
+    remove_stale_temps,
+    write_if_changed,
+)
+from egpt_dsec.kinds import JSON, VIDEO
 from egpt_dsec.layout.state import StateLayout
 from egpt_dsec.pipeline.card import write_card
 from egpt_dsec.pipeline.json_files import write_dataset_files
@@ -165,13 +171,16 @@ def _build(
     reporter.build_started(
         len(jobs), sum(len(j.work.todo) for j in jobs), _events_to_read(jobs, config)
     )
-    report = BuildReport(
-        results=plan.failures + unsafe + executor.run(jobs, reporter),
+    try:
+        results = executor.run(jobs, reporter)
+    finally:
+        # Jobs stopped mid-clip (Ctrl-C, a Ray retry, an OOM kill) leave temps; the
+        # executor has stopped them, so no job runs now.
+        _clear_stale_temps(config, planned)
+    return BuildReport(
+        results=plan.failures + unsafe + results,
         too_short={p.source.key: p.plan.too_short_for for p in planned if p.plan.too_short_for},
     )
-    # Workers killed mid-job (a Ray retry, an OOM kill) leave temps; no job runs now.
-    _clear_stale_temps(config, planned)
-    return report
 
 
 def _jobs(
@@ -208,8 +217,11 @@ def _events_to_read(jobs: list[SequenceJob], config: BuildConfig) -> int:
 def _clear_stale_temps(config: BuildConfig, planned: list[PlannedSequence]) -> list[JobResult]:
     """Remove what crashed runs or killed workers left, under the lock and while no job
     runs (jobs of one sequence run side by side and must not delete each other's temps).
-    A sequence whose output folder lies outside OUT (a planted link) fails alone."""
+    Frames an event-view build kept go too once video is built in the camera view (its
+    clips, rebuilt, link to DSEC's frames). A sequence whose output folder lies outside
+    OUT (a planted link) fails alone."""
     layout, state = config.output, StateLayout(config.out)
+    camera_video = config.wants(VIDEO.name) and config.frames_view == CAMERA_VIEW
     failures = []
     for source in (p.source for p in planned):
         try:
@@ -217,6 +229,10 @@ def _clear_stale_temps(config: BuildConfig, planned: list[PlannedSequence]) -> l
                 for folder in layout.sequence_dirs(source.split, duration, source.name):
                     ensure_inside(config.out, folder)
                     remove_stale_temps(folder)
+            if camera_video:
+                kept = layout.event_view_dir(source.split, source.name)
+                ensure_inside(config.out, kept)
+                remove_path(kept)
         except UnsafeOutputPath as exc:
             log.error("%s: %s", source.key, exc)
             failures.append(JobResult(source.key, error=str(exc)))

@@ -78,57 +78,66 @@ def check_frame(frame: av.VideoFrame, width: int, height: int) -> None:
         )
 
 
-class Mp4ClipWriter:
-    """One clip's MP4, written to a temp sibling and renamed into place on :meth:`commit`.
+class H264File:
+    """An H.264 MP4 being written under a temp name beside ``final_path``; frames are
+    numbered (pts 0, 1, 2, ... at 1/fps) as they come. :meth:`abort` deletes it; the
+    writers built on it decide what a finished file becomes."""
 
-    Frames are added in order; the writer sets each frame's pts (0, 1, 2, ... at 1/fps) itself
-    just before encoding, so one frame object can be shared by several writers in turn.
-    As a context manager it commits on success and aborts on an exception.
-    """
-
-    def __init__(self, final_path: Path, width: int, height: int, options: VideoOptions) -> None:
+    def __init__(
+        self,
+        final_path: Path,
+        width: int,
+        height: int,
+        options: VideoOptions,
+        container_options: dict[str, str],
+        x264_extra: str = "",
+        codec_options: dict[str, str] | None = None,
+    ) -> None:
         self.final_path = final_path
         self.width, self.height = width, height
+        self.options = options
         self.frames = 0
         self._time_base = Fraction(1, options.fps)
         final_path.parent.mkdir(parents=True, exist_ok=True)
         self._tmp = temp_path_for(final_path)
         self._container: av.container.OutputContainer | None = av.open(
-            str(self._tmp), "w", format="mp4", container_options=CONTAINER_OPTIONS
+            str(self._tmp), "w", format="mp4", container_options=container_options
         )
         try:
-            self._stream = add_h264_stream(self._container, width, height, options)
+            self._stream = add_h264_stream(
+                self._container, width, height, options, x264_extra, codec_options
+            )
         except BaseException:
             self.abort()
             raise
 
-    def add(self, frame: av.VideoFrame) -> None:
-        """Encode the next frame of the clip (yuv420p at the writer's size)."""
+    def _encode(self, frame: av.VideoFrame, pict_type: PictureType) -> None:
+        """Encode the next frame (yuv420p at the file's size) as ``pict_type``; NONE lets
+        x264 choose, so a frame shared by several writers never inherits a forced type."""
         if self._container is None:
             raise RuntimeError(f"{self.final_path}: writer already closed")
         check_frame(frame, self.width, self.height)
         frame.pts = self.frames
         frame.time_base = self._time_base
-        frame.pict_type = PictureType.NONE  # let x264 choose; never inherit a forced type
+        frame.pict_type = pict_type
         self._container.mux(self._stream.encode(frame))
         self.frames += 1
 
-    def commit(self) -> int:
-        """Flush the encoder, finish the file and rename it into place; returns frames written."""
+    def _close(self) -> Path:
+        """Flush the encoder and close the file; returns its temp path (aborted on failure)."""
         if self._container is None:
             raise RuntimeError(f"{self.final_path}: writer already closed")
         if self.frames == 0:
             self.abort()
-            raise ValueError(f"{self.final_path}: a clip needs at least one frame")
+            raise ValueError(f"{self.final_path}: an MP4 needs at least one frame")
         try:
             self._container.mux(self._stream.encode(None))
             self._container.close()
             self._container = None
-            self._tmp.replace(self.final_path)
         except BaseException:
             self.abort()
             raise
-        return self.frames
+        return self._tmp
 
     def abort(self) -> None:
         """Drop the unfinished file; safe to call more than once."""
@@ -137,6 +146,32 @@ class Mp4ClipWriter:
             with contextlib.suppress(Exception):
                 container.close()
         remove_path(self._tmp)
+
+
+class Mp4ClipWriter(H264File):
+    """One clip's MP4, renamed into place on :meth:`commit`.
+
+    Frames are added in order; the writer sets each frame's pts itself just before
+    encoding, so one frame object can be shared by several writers in turn.
+    As a context manager it commits on success and aborts on an exception.
+    """
+
+    def __init__(self, final_path: Path, width: int, height: int, options: VideoOptions) -> None:
+        super().__init__(final_path, width, height, options, CONTAINER_OPTIONS)
+
+    def add(self, frame: av.VideoFrame) -> None:
+        """Encode the next frame of the clip (yuv420p at the writer's size)."""
+        self._encode(frame, PictureType.NONE)
+
+    def commit(self) -> int:
+        """Finish the file and rename it into place; returns frames written."""
+        tmp = self._close()
+        try:
+            tmp.replace(self.final_path)
+        except BaseException:
+            self.abort()
+            raise
+        return self.frames
 
     def __enter__(self) -> Mp4ClipWriter:
         return self

@@ -24,9 +24,13 @@ from egpt_dsec.fs import remove_path, temp_path_for
 from egpt_dsec.writers.mp4 import (
     CONTAINER_OPTIONS,
     SCRATCH_CONTAINER_OPTIONS,
+    H264File,
     add_h264_stream,
-    check_frame,
 )
+
+# No automatic keyframes (keyint infinite, no scene cuts); forced ones become IDR and close
+# their GOP, so no frame before a keyframe references one after it.
+ONLY_FORCED_KEYFRAMES = "keyint=infinite:scenecut=0:open-gop=0"
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,7 @@ class _PacketRef:
     keyframe: bool
 
 
-class SequenceEncoder:
+class SequenceEncoder(H264File):
     """Encodes a whole sequence once, with a closed-GOP IDR frame at each index in ``keyframes``.
 
     Every clip that starts at a keyframe and stops at a keyframe (or the sequence end) can then
@@ -60,66 +64,24 @@ class SequenceEncoder:
         options: VideoOptions,
         keyframes: Iterable[int],
     ) -> None:
-        self.width, self.height = width, height
-        self.options = options
         self.keyframes = frozenset(keyframes)
-        self.frames = 0
-        self._time_base = Fraction(1, options.fps)
-        scratch_path.parent.mkdir(parents=True, exist_ok=True)
-        self._tmp = temp_path_for(scratch_path)
-        self._container: av.container.OutputContainer | None = av.open(
-            str(self._tmp), "w", format="mp4", container_options=SCRATCH_CONTAINER_OPTIONS
+        super().__init__(
+            scratch_path,
+            width,
+            height,
+            options,
+            SCRATCH_CONTAINER_OPTIONS,
+            ONLY_FORCED_KEYFRAMES,
+            {"forced-idr": "1"},
         )
-        try:
-            # No automatic keyframes (keyint infinite, no scene cuts); forced ones become IDR
-            # and close their GOP, so no frame before a keyframe references one after it.
-            self._stream = add_h264_stream(
-                self._container,
-                width,
-                height,
-                options,
-                "keyint=infinite:scenecut=0:open-gop=0",
-                {"forced-idr": "1"},
-            )
-        except BaseException:
-            self.abort()
-            raise
 
     def add(self, frame: av.VideoFrame) -> None:
-        if self._container is None:
-            raise RuntimeError("sequence encoder already closed")
-        check_frame(frame, self.width, self.height)
-        index = self.frames
-        frame.pts = index
-        frame.time_base = self._time_base
-        frame.pict_type = (
-            PictureType.I if index == 0 or index in self.keyframes else PictureType.NONE
-        )
-        self._container.mux(self._stream.encode(frame))
-        self.frames += 1
+        keyframe = self.frames == 0 or self.frames in self.keyframes
+        self._encode(frame, PictureType.I if keyframe else PictureType.NONE)
 
     def finish(self) -> EncodedSequence:
         """Flush and close the encode; the result cuts clips until it is closed."""
-        if self._container is None:
-            raise RuntimeError("sequence encoder already closed")
-        if self.frames == 0:
-            self.abort()
-            raise ValueError("a sequence encode needs at least one frame")
-        try:
-            self._container.mux(self._stream.encode(None))
-            self._container.close()
-            self._container = None
-            return EncodedSequence(self._tmp, self.options.fps)
-        except BaseException:
-            self.abort()
-            raise
-
-    def abort(self) -> None:
-        container, self._container = self._container, None
-        if container is not None:
-            with contextlib.suppress(Exception):
-                container.close()
-        remove_path(self._tmp)
+        return EncodedSequence(self._close(), self.options.fps)
 
 
 class EncodedSequence:
@@ -244,7 +206,7 @@ def probe_encode(
     sizes: list[tuple[bool, int]] = []
     started = time.perf_counter()
     with av.open(buffer, "w", format="mp4", container_options=SCRATCH_CONTAINER_OPTIONS) as out:
-        stream = add_h264_stream(out, *size, options, "keyint=infinite:scenecut=0:open-gop=0")
+        stream = add_h264_stream(out, *size, options, ONLY_FORCED_KEYFRAMES)
         for index, frame in enumerate([*frames, None]):
             if frame is not None:
                 frame.pts, frame.time_base = index, Fraction(1, options.fps)
