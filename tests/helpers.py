@@ -3,17 +3,26 @@ the alignment measures (event count maps, the known displacement of the syntheti
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import shutil
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from egpt_dsec.config import BuildConfig
 from egpt_dsec.layout.dsec import SPLIT_ARCHIVES, SequenceFiles, sequence_folder
 from egpt_dsec.layout.output import DATASET_CARD
 from egpt_dsec.layout.state import STATE_DIR
 from egpt_dsec.synth import write_events_h5
 from egpt_dsec.synth.calibration import SynthCalibration
+
+
+def copy_build(config: BuildConfig, out: Path) -> BuildConfig:
+    """A private copy of a finished build (its state too) at ``out``, to damage or extend."""
+    shutil.copytree(config.out, out, symlinks=True)
+    return dataclasses.replace(config, out=out)
 
 
 def tree_hashes(root: Path, card: bool = False) -> dict[str, str]:

@@ -23,7 +23,7 @@ from egpt_dsec.state.lock import OutputLockedError, output_lock
 from egpt_dsec.state.manifest import Manifest
 from egpt_dsec.state.options_record import OptionsChangedError
 from egpt_dsec.synth import SynthSpec, write_synthetic_dsec
-from helpers import tree_hashes
+from helpers import copy_build, tree_hashes
 
 DURATIONS = parse_durations("500ms,1s,2s")
 
@@ -203,11 +203,7 @@ def test_full_disk_stops_cleanly_and_resumes(
 
 
 def test_changed_options_are_refused_or_rebuilt(clean_build: BuildConfig, tmp_path: Path) -> None:
-    import shutil
-
-    out = tmp_path / "out"
-    shutil.copytree(clean_build.out, out, symlinks=True)
-    changed = replace(clean_build, out=out, images=EventImageOptions(count=3))
+    changed = replace(copy_build(clean_build, tmp_path / "out"), images=EventImageOptions(count=3))
     with pytest.raises(OptionsChangedError) as info:
         build(changed)
     assert "event_image" in str(info.value) and "count: 5 -> 3" in str(info.value)
@@ -216,7 +212,7 @@ def test_changed_options_are_refused_or_rebuilt(clean_build: BuildConfig, tmp_pa
     assert report.totals.images_written > 0
     reference = replace(changed, out=tmp_path / "fresh")
     assert not build(reference).failures
-    fresh, rebuilt = tree_hashes(reference.out), tree_hashes(out)
+    fresh, rebuilt = tree_hashes(reference.out), tree_hashes(changed.out)
     stale_images = {k for k in set(rebuilt) - set(fresh) if "event_image" in k}
     assert {k: v for k, v in rebuilt.items() if k not in stale_images} == fresh
 

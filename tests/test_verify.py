@@ -37,6 +37,7 @@ from egpt_dsec.safe_npy import load_event_npy
 from egpt_dsec.state.manifest import ClipRecord, Manifest
 from egpt_dsec.state.running import mark_running
 from egpt_dsec.writers.event_npy import ClipMetadata, event_npy_bytes
+from helpers import copy_build
 
 DURATIONS = parse_durations("500ms,1s")
 SPLIT, SEQUENCE = "train", "synth_00"
@@ -55,9 +56,7 @@ def clean(small_dsec: Path, tmp_path_factory: pytest.TempPathFactory) -> BuildCo
 @pytest.fixture
 def copy(clean: BuildConfig, tmp_path: Path) -> BuildConfig:
     """A private copy of the clean build (and its state) to damage."""
-    out = tmp_path / "out"
-    shutil.copytree(clean.out, out, symlinks=True)
-    return dataclasses.replace(clean, out=out)
+    return copy_build(clean, tmp_path / "out")
 
 
 def output_files(root: Path) -> dict[str, Path]:

@@ -22,7 +22,7 @@ from egpt_dsec.source.frames import decode_frame
 from egpt_dsec.state.manifest import Manifest
 from egpt_dsec.synth.real import write_replayed_sequence
 from egpt_dsec.writers.png import png_bytes
-from helpers import tree_hashes
+from helpers import copy_build, tree_hashes
 
 SPLIT, SEQUENCE = "train", "replayed_00"
 DURATIONS = parse_durations("500ms,1s")
@@ -51,9 +51,7 @@ def clean(dsec: Path, tmp_path_factory: pytest.TempPathFactory) -> BuildConfig:
 
 @pytest.fixture
 def copy(clean: BuildConfig, tmp_path: Path) -> BuildConfig:
-    out = tmp_path / "out"
-    shutil.copytree(clean.out, out, symlinks=True)
-    return dataclasses.replace(clean, out=out)
+    return copy_build(clean, tmp_path / "out")
 
 
 def records(config: BuildConfig) -> list:

@@ -101,10 +101,7 @@ def rectify_events(
     to ``p`` and ``t``); ``len(x) - keep.sum()`` events were dropped. Raw coordinates
     outside the table (a corrupt file) raise ValueError rather than read past it.
     """
-    x = np.ascontiguousarray(x, dtype=np.uint16)
-    y = np.ascontiguousarray(y, dtype=np.uint16)
-    if x.shape != y.shape or x.ndim != 1:
-        raise ValueError(f"x and y must be 1-d and equally long, got {x.shape} and {y.shape}")
+    x, y = _raw_coordinates(x, y)
     keep = np.empty(len(x), dtype=np.bool_)
     x_out = np.empty(len(x), dtype=np.uint16)
     y_out = np.empty(len(x), dtype=np.uint16)
@@ -112,6 +109,17 @@ def rectify_events(
     if bad:
         raise ValueError(f"{bad} events lie outside the {table.width}x{table.height} sensor")
     return keep, x_out[:kept], y_out[:kept]
+
+
+def _raw_coordinates(
+    x: NDArray[np.uint16], y: NDArray[np.uint16]
+) -> tuple[NDArray[np.uint16], NDArray[np.uint16]]:
+    """x and y as the kernels take them: contiguous uint16, 1-d, equally long."""
+    x = np.ascontiguousarray(x, dtype=np.uint16)
+    y = np.ascontiguousarray(y, dtype=np.uint16)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError(f"x and y must be 1-d and equally long, got {x.shape} and {y.shape}")
+    return x, y
 
 
 def rectify_run(events: Events, table: RectifyTable) -> tuple[Events, int]:
@@ -127,10 +135,7 @@ def count_kept(x: NDArray[np.uint16], y: NDArray[np.uint16], table: RectifyTable
     EventGPT splits a clip into image parts by event count, so a rectified clip needs
     its kept count before its events stream by: a cheap pass over x and y gives it.
     """
-    x = np.ascontiguousarray(x, dtype=np.uint16)
-    y = np.ascontiguousarray(y, dtype=np.uint16)
-    if x.shape != y.shape or x.ndim != 1:
-        raise ValueError(f"x and y must be 1-d and equally long, got {x.shape} and {y.shape}")
+    x, y = _raw_coordinates(x, y)
     kept = _count_kept(x, y, table.table, table.width, table.height)
     if kept < 0:
         raise ValueError(f"events lie outside the {table.width}x{table.height} sensor")
