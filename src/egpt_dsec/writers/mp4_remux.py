@@ -20,7 +20,7 @@ import av
 from av.video.frame import PictureType
 
 from egpt_dsec.config import VideoOptions
-from egpt_dsec.fs import remove_path, temp_path_for
+from egpt_dsec.fs import atomic_path, remove_path
 from egpt_dsec.writers.mp4 import (
     CONTAINER_OPTIONS,
     SCRATCH_CONTAINER_OPTIONS,
@@ -176,24 +176,20 @@ def remux_clip(
     """
     run = sequence.packets_for(start_frame, stop_frame)
     origin = run[0].pts  # the keyframe at start_frame: first in decode order, pts = start
-    final_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_path_for(final_path)
-    try:
-        with av.open(str(tmp), "w", format="mp4", container_options=CONTAINER_OPTIONS) as container:
-            stream = container.add_stream_from_template(sequence.stream)
-            for ref in run:
-                packet = av.Packet(sequence.read(ref))
-                packet.stream = stream
-                packet.time_base = sequence.time_base
-                packet.pts = ref.pts - origin
-                packet.dts = ref.dts - origin
-                packet.duration = ref.duration
-                packet.is_keyframe = ref.keyframe
-                container.mux(packet)
-        tmp.replace(final_path)
-    except BaseException:
-        remove_path(tmp)
-        raise
+    with (
+        atomic_path(final_path) as tmp,
+        av.open(str(tmp), "w", format="mp4", container_options=CONTAINER_OPTIONS) as container,
+    ):
+        stream = container.add_stream_from_template(sequence.stream)
+        for ref in run:
+            packet = av.Packet(sequence.read(ref))
+            packet.stream = stream
+            packet.time_base = sequence.time_base
+            packet.pts = ref.pts - origin
+            packet.dts = ref.dts - origin
+            packet.duration = ref.duration
+            packet.is_keyframe = ref.keyframe
+            container.mux(packet)
     return len(run)
 
 
