@@ -164,7 +164,7 @@ def _build(
     save_last_config(state, config)
     plan = plan_build(config, sources)
     store_plans(state, plan.planned, config)
-    unsafe = _clear_stale_temps(config, plan.planned)
+    unsafe = _clear_leftovers(config, plan.planned)
     planned = [p for p in plan.planned if p.source.key not in {f.key for f in unsafe}]
     jobs = sorted(_jobs(planned, config, manifest), key=_size_hint, reverse=True)
     # Largest first (above) balances the pool; totals known before the first clip.
@@ -176,7 +176,7 @@ def _build(
     finally:
         # Jobs stopped mid-clip (Ctrl-C, a Ray retry, an OOM kill) leave temps; the
         # executor has stopped them, so no job runs now.
-        _clear_stale_temps(config, planned)
+        _clear_leftovers(config, planned)
     return BuildReport(
         results=plan.failures + unsafe + results,
         too_short={p.source.key: p.plan.too_short_for for p in planned if p.plan.too_short_for},
@@ -214,7 +214,7 @@ def _events_to_read(jobs: list[SequenceJob], config: BuildConfig) -> int:
     return total
 
 
-def _clear_stale_temps(config: BuildConfig, planned: list[PlannedSequence]) -> list[JobResult]:
+def _clear_leftovers(config: BuildConfig, planned: list[PlannedSequence]) -> list[JobResult]:
     """Remove what crashed runs or killed workers left, under the lock and while no job
     runs (jobs of one sequence run side by side and must not delete each other's temps).
     Frames an event-view build kept go too once video is built in the camera view (its
