@@ -18,10 +18,11 @@ import threading
 import time
 from pathlib import Path
 
-from bench_input import SeqPlan, synthesize
+from bench_input import synthesize
+from bench_mixed import mixed_input
 from egpt_dsec.config import BuildConfig
 from egpt_dsec.execute.executor import LocalExecutor
-from egpt_dsec.execute.report import JobResult
+from egpt_dsec.execute.report import JobResult, NullReporter
 from egpt_dsec.pipeline import build
 from egpt_dsec.synth.real import REAL_SAMPLE_DIR
 
@@ -39,7 +40,8 @@ class Timeline:
     """Busy cores per sample, measured on a thread until :meth:`stop`."""
 
     def __init__(self, cores: int) -> None:
-        self.cores, self.samples = cores, list[tuple[float, float]]()
+        self.cores = cores
+        self.samples: list[tuple[float, float]] = []  # (seconds, busy cores)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
@@ -57,7 +59,7 @@ class Timeline:
         self._thread.join()
 
 
-class JobTimes:
+class JobTimes(NullReporter):
     """Prints when each job starts and ends, from the build's start."""
 
     def __init__(self) -> None:
@@ -71,12 +73,6 @@ class JobTimes:
 
     def job_started(self, key: str) -> None:
         self._say(f"start {key}")
-
-    def events_read(self, key: str, events: int) -> None:
-        pass
-
-    def clip_done(self, key: str) -> None:
-        pass
 
     def job_finished(self, result: JobResult) -> None:
         self._say(f"done  {result.key} ({result.seconds:.1f} s in the job)")
@@ -92,10 +88,7 @@ def main() -> None:
     ) as scratch:
         root = args.input or Path(scratch) / "dsec"
         if not root.exists():
-            synthesize(root, [
-                SeqPlan("long_00", 0, 20.0, 1.9e6, (1440, 1080), 0, REAL_SAMPLE_DIR, stretch=True),
-                SeqPlan("short_01", 1, 12.0, 1.4e6, (640, 480), 1, REAL_SAMPLE_DIR, stretch=True),
-            ])  # fmt: skip
+            synthesize(root, mixed_input(REAL_SAMPLE_DIR, seed=0))
         out = Path(scratch) / "out"
         shutil.rmtree(out, ignore_errors=True)
         config = BuildConfig(dsec_root=root, out=out, workers=2, event_format=args.event_format)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Sequence
+from pathlib import Path
 
 from bench_input import SeqPlan, sample_dir, synthesize
 from bench_runs import (
@@ -42,12 +43,16 @@ FLOOR_TARGET = 1.25  # wall+sync / max(disk floor, CPU floor)
 ONE_LONG_TARGET = 1.7  # 2 workers vs 1 on one sequence
 
 
-def mixed_plans(bench: Bench) -> list[SeqPlan]:
-    sample, seed = sample_dir(bench.args), bench.args.seed
+def mixed_input(sample: Path, seed: int) -> list[SeqPlan]:
+    """The two sequences of the mixed input, replaying ``sample``."""
     return [
         SeqPlan("long_00", 0, 20.0, 1.9e6, (1440, 1080), seed, sample, stretch=True),
         SeqPlan("short_01", 1, 12.0, 1.4e6, (640, 480), seed + 1, sample, stretch=True),
     ]
+
+
+def mixed_plans(bench: Bench) -> list[SeqPlan]:
+    return mixed_input(sample_dir(bench.args), bench.args.seed)
 
 
 def _header(
