@@ -13,7 +13,7 @@ from egpt_dsec.answers.active import AnswerSet
 from egpt_dsec.config import CAMERA_VIEW, BuildConfig
 from egpt_dsec.errors import OutputError
 from egpt_dsec.execute.executor import Executor, LocalExecutor
-from egpt_dsec.execute.job import SequenceJob
+from egpt_dsec.execute.job import SequenceJob, run_job
 from egpt_dsec.execute.report import JobResult, JobStats, NullReporter, Reporter
 from egpt_dsec.execute.work import WorkPlan
 from egpt_dsec.fs import (
@@ -171,8 +171,10 @@ def _build(
     reporter.build_started(
         len(jobs), sum(len(j.work.todo) for j in jobs), _events_to_read(jobs, config)
     )
+    # Units with nothing left to do (a resumed build) finish here: no worker to start.
+    idle = [run_job(job, reporter) for job in jobs if not job.work.todo]
     try:
-        results = executor.run(jobs, reporter)
+        results = idle + executor.run([job for job in jobs if job.work.todo], reporter)
     finally:
         # Jobs stopped mid-clip (Ctrl-C, a Ray retry, an OOM kill) leave temps; the
         # executor has stopped them, so no job runs now.
