@@ -60,9 +60,10 @@ from benchkit import (
     verdict,
 )
 from egpt_dsec import argtypes
-from egpt_dsec.config import MP4_MODES, VideoOptions
+from egpt_dsec.config import MP4_MODES
 from egpt_dsec.durations import DEFAULT_DURATIONS, Duration
 from egpt_dsec.kinds import KIND_NAMES
+from egpt_dsec.kinds.mp4 import Mp4Options
 
 # ---------------------------------------------------------------------------
 # Arguments
@@ -269,9 +270,9 @@ def full_table(run: BuildRun, disk: DiskSpeed) -> Table:
         )
         encoded = div(s.frames_encoded, src_frames)
         table.add(
-            f"frames encoded per source frame ({c.video.mode})",
+            f"frames encoded per source frame ({c.mp4.mode})",
             f"{s.frames_encoded:,}",
-            once(encoded) if c.video.mode == "remux" else f"{encoded or 0:.2f} (encode mode)",
+            once(encoded) if c.mp4.mode == "remux" else f"{encoded or 0:.2f} (encode mode)",
         )
     table.section("memory and bytes")
     note = (
@@ -357,7 +358,7 @@ def _mode_mp4(bench: Bench) -> int:
     root = work / "dsec"
     synth_s = synthesize(root, plans)
     runs = []
-    for video in (VideoOptions(mode="remux"), VideoOptions(mode="encode")):
+    for video in (Mp4Options(mode="remux"), Mp4Options(mode="encode")):
         out = work / f"out-{video.mode}"
         runs.append(
             run_build(

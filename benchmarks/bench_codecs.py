@@ -37,7 +37,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from egpt_dsec.config import VideoOptions
+from egpt_dsec.kinds.mp4 import Mp4Options
 from egpt_dsec.render.event_image import render
 from egpt_dsec.synth.frames import FrameRenderer, PngEncoder
 from egpt_dsec.synth.real import load_windows
@@ -180,7 +180,7 @@ def x264_bytes(frames: list[av.VideoFrame], threads: int, kind: str) -> tuple[st
         path = Path(scratch) / "x.mp4"
         started = time.perf_counter()
         with av.open(str(path), "w", format="mp4", container_options={"fflags": "+bitexact"}) as c:
-            stream = add_h264_stream(c, W, H, VideoOptions(), f"threads={threads}")
+            stream = add_h264_stream(c, W, H, Mp4Options(), f"threads={threads}")
             stream.codec_context.thread_count = threads
             stream.codec_context.thread_type = kind
             for i, frame in enumerate(frames):

@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from benchkit import evict_inputs, say, tree_bytes
-from egpt_dsec.config import BuildConfig, VideoOptions
+from egpt_dsec.config import BuildConfig
 from egpt_dsec.durations import DEFAULT_DURATIONS
 from egpt_dsec.execute.report import JobStats
 from egpt_dsec.kinds import KIND_NAMES
+from egpt_dsec.kinds.mp4 import Mp4Options
 
 
 @dataclass
@@ -146,7 +147,7 @@ def bench_config(args: argparse.Namespace, root: Path, out: Path, **over: Any) -
         durations=args.durations or DEFAULT_DURATIONS,
         components=args.components or KIND_NAMES,
         workers=args.workers or 1,
-        video=VideoOptions(mode=args.mp4_mode),
+        mp4=Mp4Options(mode=args.mp4_mode),
         **shards,
     )
     return replace(base, **over)
@@ -157,7 +158,7 @@ def build_line(config: BuildConfig) -> str:
     durations = ",".join(d.label for d in config.durations)
     return (
         f"- build: workers {config.workers}, durations {durations}"
-        f", components {','.join(config.components)}, mp4 mode {config.video.mode}, "
+        f", components {','.join(config.components)}, mp4 mode {config.mp4.mode}, "
         f"shards {shard}"
     )
 

@@ -14,13 +14,12 @@ import os
 import platform
 import shutil
 import sys
-import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from egpt_dsec.fs import WriteBehind
+from egpt_dsec.reports.plan.probe import disk_write_speed as probe_disk_speed
 
 STAGES = (
     "read_events",
@@ -38,7 +37,6 @@ FLOOR_TARGET = 1.5  # wall / disk floor
 SCALING_TARGET = 1.7  # 2 workers vs 1
 ONCE_TOLERANCE = 0.05  # decodes per source item within 5% of 1
 BIG_CLIP_FREE = 12e9  # bytes free needed for --big-clip
-BLOCK = 8 * 2**20  # disk test block
 DISK_STREAMS = 4  # files written at once by the disk test
 
 
@@ -118,46 +116,12 @@ def machine_facts(folder: Path) -> list[str]:
     ]
 
 
-def _write_file(path: Path, blocks: int, block: bytes) -> None:
-    """Written the way the build writes its npy files (write-behind), then fsync'ed."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        behind = WriteBehind(fd)
-        for i in range(blocks):
-            os.write(fd, block)
-            behind.wrote(i * len(block), len(block))
-        os.fsync(fd)
-        behind.finish()
-    finally:
-        os.close(fd)
-
-
 def disk_write_speed(folder: Path, gib: float, streams: int = DISK_STREAMS) -> float:
-    """Sequential write speed of ``folder``'s disk in bytes/s, then the files are deleted.
-
-    ``streams`` files written at once in 8 MiB blocks, each fsync'ed; a build also writes
-    many files at once, and this disk sustains more with several streams than with one.
-    Blocks go to the disk as they are written and leave the page cache, as the build's
-    npy files do (``egpt_dsec.fs.WriteBehind``): the speed of the disk, not of the cache.
-    """
-    per_stream = max(1, round(gib * 2**30 / BLOCK / streams))
-    block = os.urandom(BLOCK)  # incompressible, in case the storage compresses
-    paths = [folder / f".disk-speed-test-{i}" for i in range(streams)]
+    """Sequential write speed of ``folder``'s disk in bytes/s: the plan's own probe
+    (``egpt_dsec.reports.plan.probe``: written behind, as the build writes its npy files,
+    then fsync'ed), larger and with ``streams`` files at once as a build writes."""
     os.sync()
-    started = time.perf_counter()
-    try:
-        threads = [
-            threading.Thread(target=_write_file, args=(path, per_stream, block)) for path in paths
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        seconds = time.perf_counter() - started
-    finally:
-        for path in paths:
-            path.unlink(missing_ok=True)
-    return streams * per_stream * BLOCK / seconds
+    return probe_disk_speed(folder, round(gib * 2**30), streams)
 
 
 def _spin(n: int) -> float:

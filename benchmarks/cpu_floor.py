@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from egpt_dsec.kinds.event_npy import EVENT_BYTES
 
 from bench_runs import BuildRun
 from egpt_dsec.config import BuildConfig
 from egpt_dsec.events import Events
-from egpt_dsec.execute.clip_parts import EVENT_BYTES
 from egpt_dsec.fs import WriteBehind
 from egpt_dsec.layout.state import sequence_of
 from egpt_dsec.render.event_image import PartPainter
@@ -101,10 +101,10 @@ def _sample_events(source: SequenceSource, chunk: int) -> tuple[float, list[Even
 def _render_cost(config: BuildConfig, runs: list[Events]) -> float:
     """Seconds per event painted, as a clip's count-split images are."""
     total = sum(len(r) for r in runs)
-    style = config.images.style
+    style = config.event_image.style
 
     def paint() -> None:
-        painter = PartPainter(total, config.images.count, style)
+        painter = PartPainter(total, config.event_image.count, style)
         for run in runs:
             painter.feed_events(run)
         painter.finish()
@@ -118,7 +118,7 @@ def _frame_costs(config: BuildConfig, source: SequenceSource) -> tuple[float, fl
     timestamps = read_timestamps(source.files.timestamps)
     paths = list_frames(source.files.frames_dir, len(timestamps))
     picks = [paths[i] for i in np.linspace(0, len(paths) - 1, SAMPLE_FRAMES).astype(int)]
-    size = video_size(*frame_size(picks[0]), config.video.size)
+    size = video_size(*frame_size(picks[0]), config.mp4.size)
     for path in picks:
         decode_frame(path)  # warm the page cache
     frames = []
@@ -152,7 +152,7 @@ def _png_cost(config: BuildConfig) -> float:
         with Image.open(path) as image:
             pixels.append(np.asarray(image))
     with tempfile.TemporaryDirectory(dir=config.out) as scratch:
-        level = config.images.compress_level
+        level = config.event_image.compress_level
         seconds = _timed(
             lambda: [save_png(Path(scratch) / f"{i}.png", p, level) for i, p in enumerate(pixels)]
         )

@@ -16,13 +16,13 @@ from annotate_fixtures import CLIPS, annotate_args, built_output, json_files, ou
 from egpt_dsec.annotate import annotation_status
 from egpt_dsec.answers.questions import DEFAULT_QUESTIONS, pick_question
 from egpt_dsec.config import BuildConfig
+from egpt_dsec.config.record import load_last_config
 from egpt_dsec.durations import parse_durations
 from egpt_dsec.layout.output import EVENTGPT_JSON, VIDEOLLAVA_JSON
 from egpt_dsec.layout.state import StateLayout
 from egpt_dsec.pipeline import build
 from egpt_dsec.reports.verify import fix_output, verify_output
 from egpt_dsec.state.lock import output_lock
-from egpt_dsec.state.options_record import load_last_config
 from fake_vlm_server import (
     SERVED_MODEL,
     FakeVLMServer,

@@ -4,16 +4,17 @@ small modules and functions. Read from the source, so a change that breaks one f
 from __future__ import annotations
 
 import ast
+import dataclasses
+import importlib
+import typing
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
 
 from egpt_dsec.config import BuildConfig
-from egpt_dsec.execute.clip_parts import PART_OF
-from egpt_dsec.kinds import FILE_KIND_NAMES, KINDS
+from egpt_dsec.kinds import KINDS, Kind
 from egpt_dsec.options import declared
-from egpt_dsec.reports.verify.clip import CHECKS
 from egpt_dsec.synth.spec import SynthSpec
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "egpt_dsec"
@@ -117,15 +118,73 @@ def test_modules_and_functions_stay_small() -> None:
     assert too_big == []
 
 
-def test_every_file_kind_has_a_writer_and_a_check() -> None:
-    assert set(PART_OF) == set(FILE_KIND_NAMES)
-    assert set(CHECKS) == set(FILE_KIND_NAMES)
+KIND_MODULES = sorted(
+    p for p in (SRC / "kinds").glob("*.py") if p.stem not in ("__init__", "base", "contexts")
+)
 
 
-def test_kind_options_are_config_options() -> None:
-    names = {d.name for d in declared(BuildConfig)}
+def _overrides(kind: Kind, hook: str) -> bool:
+    return getattr(type(kind), hook) is not getattr(Kind, hook)
+
+
+@pytest.mark.parametrize("path", KIND_MODULES, ids=lambda p: p.stem)
+def test_a_kind_is_one_module_and_one_registry_line(path: Path) -> None:
+    """Each kind module defines exactly one kind, registered once; nothing else does."""
+    module = importlib.import_module(f"egpt_dsec.kinds.{path.stem}")
+    defined = [v for v in vars(module).values() if isinstance(v, Kind)]
+    own = [k for k in defined if type(k).__module__ == module.__name__]
+    assert len(own) == 1, f"{path.name} defines {[k.name for k in own]}"
+    assert sum(k is own[0] for k in KINDS) == 1, f"{own[0].name} is not in the registry once"
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.name)
+def test_every_kind_has_its_writer_check_and_cost(kind: Kind) -> None:
+    """What the frameworks need of each kind lives in the kind's own module."""
+    module = type(kind).__module__
+    if kind.per_dataset:
+        assert _overrides(kind, "publish"), kind.name
+        return
+    if kind.per_clip:
+        assert _overrides(kind, "part_type") or _overrides(kind, "unit_writer"), kind.name
+        assert _overrides(kind, "check") and _overrides(kind, "clip_cost"), kind.name
+    else:  # a kind without files of its own adds keys to the JSON entries
+        assert _overrides(kind, "entry_fields"), kind.name
+    if kind.options_type is not None:
+        assert kind.options_type.__module__ == module, f"{kind.name}'s options live elsewhere"
+
+
+def test_every_kinds_options_are_a_config_group_named_after_it() -> None:
+    hints = typing.get_type_hints(BuildConfig)
+    groups = {name for name, hint in hints.items() if dataclasses.is_dataclass(hint)}
+    with_options = {k.name for k in KINDS if k.options_type is not None}
+    assert groups == with_options
     for kind in KINDS:
-        assert set(kind.options) <= names, kind.name
+        if kind.options_type is not None:
+            assert hints[kind.name] is kind.options_type
+
+
+def test_kind_options_are_config_options_with_unique_last_names() -> None:
+    """Older outputs recorded options by other dotted names; last names map them."""
+    names = [d.name for d in declared(BuildConfig)]
+    for kind in KINDS:
+        assert set(kind.option_names) <= set(names), kind.name
+    last = [n.rsplit(".", 1)[-1] for n in names]
+    assert len(set(last)) == len(last)
+
+
+def test_no_module_reads_another_kinds_options() -> None:
+    """A kind's options group is named only in its module and in the config that holds
+    it; the event format only in the config (it picks the event kind)."""
+    owners = {k.options_type.__name__: type(k).__module__ for k in KINDS if k.options_type}
+    for path in MODULES:
+        rel = path.relative_to(SRC).with_suffix("").as_posix().removesuffix("/__init__")
+        module = "egpt_dsec." + rel.replace("/", ".")
+        text = path.read_text()
+        for name, owner in owners.items():
+            if name in text:
+                assert module in (owner, "egpt_dsec.config"), f"{module} names {name}"
+        if "event_format" in text:
+            assert module.startswith("egpt_dsec.config"), f"{module} reads event_format"
 
 
 @pytest.mark.parametrize("config", [BuildConfig, SynthSpec])

@@ -19,10 +19,11 @@ import numpy as np
 import pytest
 
 from egpt_dsec.cli import main
-from egpt_dsec.config import BuildConfig, EventImageOptions
+from egpt_dsec.config import BuildConfig
 from egpt_dsec.durations import parse_durations
 from egpt_dsec.fs import UnsafeOutputPath, ensure_inside, is_temp_name
 from egpt_dsec.kinds import EVENT_NPY, FILE_KIND_NAMES, MP4
+from egpt_dsec.kinds.event_image import EventImageOptions
 from egpt_dsec.layout.dsec import SequenceFiles
 from egpt_dsec.layout.output import OutputLayout
 from egpt_dsec.layout.state import StateLayout
@@ -63,7 +64,7 @@ def root(pristine: Path, tmp_path: Path) -> Path:
 def run_build(root: Path, out: Path) -> BuildReport:
     """One event image per clip: PNG encoding of 640x480 images dominates small builds."""
     config = BuildConfig(
-        dsec_root=root, out=out, durations=DURATIONS, images=EventImageOptions(count=1)
+        dsec_root=root, out=out, durations=DURATIONS, event_image=EventImageOptions(count=1)
     )
     return build(config)
 

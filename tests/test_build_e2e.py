@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from egpt_dsec.config import BuildConfig, EventImageOptions
+from egpt_dsec.config import BuildConfig
 from egpt_dsec.durations import parse_durations
 from egpt_dsec.kinds import EVENT_IMAGE, EVENT_NPY, MP4, VIDEO
+from egpt_dsec.kinds.event_image import EventImageOptions
 from egpt_dsec.layout.output import OutputLayout
 from egpt_dsec.pipeline import build
 from egpt_dsec.plan.clips import plan_windows
@@ -173,7 +174,7 @@ def test_image_styles_are_pixel_exact(small_dsec: Path, tmp_path: Path, style: s
     config = BuildConfig(
         dsec_root=small_dsec, out=tmp_path, durations=parse_durations("500ms"),
         sequences=("interlaken_00_d",), components=("event_image",),
-        images=EventImageOptions(count=2, style=style),  # type: ignore[arg-type]
+        event_image=EventImageOptions(count=2, style=style),  # type: ignore[arg-type]
     )  # fmt: skip
     assert not build(config).failures
     layout = OutputLayout(tmp_path)

@@ -13,15 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from egpt_dsec.config import BuildConfig, EventImageOptions
+from egpt_dsec.config import BuildConfig
+from egpt_dsec.config.record import OptionsChangedError
 from egpt_dsec.durations import parse_durations
 from egpt_dsec.errors import OutputError
 from egpt_dsec.fs import is_temp_name
+from egpt_dsec.kinds.event_image import EventImageOptions
 from egpt_dsec.layout.state import StateLayout
 from egpt_dsec.pipeline import build
 from egpt_dsec.state.lock import OutputLockedError, output_lock
 from egpt_dsec.state.manifest import Manifest
-from egpt_dsec.state.options_record import OptionsChangedError
 from egpt_dsec.synth import SynthSpec, write_synthetic_dsec
 from helpers import copy_build, tree_hashes
 
@@ -191,7 +192,7 @@ def test_full_disk_stops_cleanly_and_resumes(
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
         real_save(path, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr("egpt_dsec.execute.clip_parts.save_png", save_until_full)
+    monkeypatch.setattr("egpt_dsec.kinds.event_image.save_png", save_until_full)
     config = replace(clean_build, out=tmp_path / "out")
     report = build(config)
     assert report.failures
@@ -203,7 +204,9 @@ def test_full_disk_stops_cleanly_and_resumes(
 
 
 def test_changed_options_are_refused_or_rebuilt(clean_build: BuildConfig, tmp_path: Path) -> None:
-    changed = replace(copy_build(clean_build, tmp_path / "out"), images=EventImageOptions(count=3))
+    changed = replace(
+        copy_build(clean_build, tmp_path / "out"), event_image=EventImageOptions(count=3)
+    )
     with pytest.raises(OptionsChangedError) as info:
         build(changed)
     assert "event_image" in str(info.value) and "count: 5 -> 3" in str(info.value)

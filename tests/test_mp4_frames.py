@@ -12,7 +12,7 @@ import pytest
 from numpy.typing import NDArray
 from PIL import Image
 
-from egpt_dsec.config import VideoOptions
+from egpt_dsec.kinds.mp4 import Mp4Options
 from egpt_dsec.source.errors import InputError
 from egpt_dsec.source.frames import decode_frame
 from egpt_dsec.synth.frames import PngEncoder
@@ -34,9 +34,9 @@ def scene(i: int, width: int = W, height: int = H) -> NDArray[np.uint8]:
     return np.stack([r, g, b], axis=-1).round().astype(np.uint8)
 
 
-def encode(path: Path, frames: list[av.VideoFrame], options: VideoOptions | None = None) -> int:
+def encode(path: Path, frames: list[av.VideoFrame], options: Mp4Options | None = None) -> int:
     width, height = frames[0].width, frames[0].height
-    with Mp4ClipWriter(path, width, height, options or VideoOptions()) as writer:
+    with Mp4ClipWriter(path, width, height, options or Mp4Options()) as writer:
         for frame in frames:
             writer.add(frame)
     return writer.frames
@@ -239,7 +239,7 @@ def test_mp4_clip_decodes_to_the_frames_written(tmp_path: Path) -> None:
     n = 12
     pictures = [scene(i) for i in range(n)]
     path = tmp_path / "mp4" / "seq" / "000000.mp4"
-    assert encode(path, [to_video_frame(p, W, H) for p in pictures], VideoOptions(crf=18)) == n
+    assert encode(path, [to_video_frame(p, W, H) for p in pictures], Mp4Options(crf=18)) == n
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         assert stream.codec_context.name == "h264"
@@ -262,7 +262,7 @@ def test_mp4_is_byte_identical_across_writes_and_shared_frames(tmp_path: Path) -
     encode(tmp_path / "a.mp4", frames)
     encode(tmp_path / "b.mp4", [to_video_frame(scene(i), W, H) for i in range(10)])
     # One frame object fed to three open writers in turn, as the pipeline does.
-    writers = [Mp4ClipWriter(tmp_path / f"s{k}.mp4", W, H, VideoOptions()) for k in range(3)]
+    writers = [Mp4ClipWriter(tmp_path / f"s{k}.mp4", W, H, Mp4Options()) for k in range(3)]
     for frame in frames:
         for writer in writers:
             writer.add(frame)
@@ -284,8 +284,8 @@ def test_mp4_pins_the_deterministic_x264_settings(tmp_path: Path) -> None:
 def test_mp4_shared_frames_in_staggered_clips(tmp_path: Path) -> None:
     """A clip that starts later sees the frames with other writers' pts: it must not care."""
     frames = [to_video_frame(scene(i), W, H) for i in range(12)]
-    early = Mp4ClipWriter(tmp_path / "early.mp4", W, H, VideoOptions())
-    late = Mp4ClipWriter(tmp_path / "late.mp4", W, H, VideoOptions())
+    early = Mp4ClipWriter(tmp_path / "early.mp4", W, H, Mp4Options())
+    late = Mp4ClipWriter(tmp_path / "late.mp4", W, H, Mp4Options())
     for i, frame in enumerate(frames):
         early.add(frame)
         if i >= 4:
@@ -314,18 +314,18 @@ def test_mp4_requested_size(tmp_path: Path) -> None:
 
 def test_mp4_abort_leaves_nothing(tmp_path: Path) -> None:
     path = tmp_path / "clip" / "000001.mp4"
-    with pytest.raises(RuntimeError, match="boom"), Mp4ClipWriter(path, W, H, VideoOptions()) as w:
+    with pytest.raises(RuntimeError, match="boom"), Mp4ClipWriter(path, W, H, Mp4Options()) as w:
         w.add(to_video_frame(scene(0), W, H))
         raise RuntimeError("boom")
     assert not path.exists() and not list(path.parent.iterdir())
-    empty = Mp4ClipWriter(path, W, H, VideoOptions())
+    empty = Mp4ClipWriter(path, W, H, Mp4Options())
     with pytest.raises(ValueError, match="at least one frame"):
         empty.commit()
     assert not list(path.parent.iterdir())
 
 
 def test_mp4_refuses_a_frame_of_the_wrong_size(tmp_path: Path) -> None:
-    writer = Mp4ClipWriter(tmp_path / "x.mp4", W, H, VideoOptions())
+    writer = Mp4ClipWriter(tmp_path / "x.mp4", W, H, Mp4Options())
     with pytest.raises(ValueError, match="to_video_frame"):
         writer.add(to_video_frame(scene(0), 64, 48))
     writer.abort()
@@ -338,7 +338,7 @@ def test_mp4_refuses_a_frame_of_the_wrong_size(tmp_path: Path) -> None:
 def test_remuxed_clips_match_the_full_encode(tmp_path: Path) -> None:
     n, keyframes = 40, range(0, 40, 5)
     frames = [to_video_frame(scene(i), W, H) for i in range(n)]
-    encoder = SequenceEncoder(tmp_path / "scratch" / "seq.mp4", W, H, VideoOptions(), keyframes)
+    encoder = SequenceEncoder(tmp_path / "scratch" / "seq.mp4", W, H, Mp4Options(), keyframes)
     for frame in frames:
         encoder.add(frame)
     with encoder.finish() as sequence:

@@ -12,9 +12,10 @@ import pytest
 from PIL import Image
 
 from egpt_dsec import load_clip_events
-from egpt_dsec.config import BuildConfig, VideoOptions
+from egpt_dsec.config import BuildConfig
 from egpt_dsec.durations import parse_durations
 from egpt_dsec.kinds import EVENT_NPY, MP4
+from egpt_dsec.kinds.mp4 import Mp4Options
 from egpt_dsec.layout.dsec import SequenceFiles, sequence_folder
 from egpt_dsec.layout.output import DATASET_CARD, OutputLayout
 from egpt_dsec.pipeline import BuildReport, build
@@ -48,7 +49,7 @@ def test_each_event_and_frame_is_decoded_once(npy_build: tuple[BuildConfig, Buil
 
 
 def test_compact_store_loads_the_same_dicts(
-    npy_build: tuple[BuildConfig, BuildReport], tmp_path: Path
+    npy_build: tuple[BuildConfig, BuildReport], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     npy_config, _ = npy_build
     ref_config = replace(
@@ -57,12 +58,19 @@ def test_compact_store_loads_the_same_dicts(
     assert not build(ref_config).failures
     assert not list(tmp_path.rglob("*.npy"))
     checked = 0
+    monkeypatch.delenv("DSEC_ROOT", raising=False)
     for duration in DURATIONS:
         items = json.loads(OutputLayout(tmp_path).eventgpt_json("train", duration).read_text())
         npy_root = OutputLayout(npy_config.out).kind_dir("train", duration, EVENT_NPY)
         for item in items:
+            assert str(npy_config.dsec_root) not in json.dumps(item)  # no absolute path
+            with pytest.raises(ValueError, match="DSEC_ROOT"):
+                load_clip_events(item)
             expected = load_event_npy(npy_root / f"{item['sequence']}/{item['clip']}.npy")
-            for loaded in (load_clip_events(item), load_clip_events(item, npy_config.dsec_root)):
+            with monkeypatch.context() as env:
+                env.setenv("DSEC_ROOT", str(npy_config.dsec_root))
+                from_env = load_clip_events(item)
+            for loaded in (from_env, load_clip_events(item, npy_config.dsec_root)):
                 assert list(loaded) == list(expected)
                 for key, value in expected.items():
                     if isinstance(value, np.ndarray):
@@ -78,7 +86,7 @@ def test_shards_do_not_change_per_clip_outputs(small_dsec: Path, tmp_path: Path)
     """In encode mode every file depends only on its clip, so shards change no byte."""
     base = BuildConfig(
         dsec_root=small_dsec, out=tmp_path / "whole", durations=DURATIONS,
-        video=VideoOptions(mode="encode"), shard_seconds=None,
+        mp4=Mp4Options(mode="encode"), shard_seconds=None,
     )  # fmt: skip
     sharded = replace(base, out=tmp_path / "sharded", shard_seconds=1.3)
     whole_report, shard_report = build(base), build(sharded)
@@ -114,7 +122,7 @@ def test_remux_quality_matches_encode_mode(
 ) -> None:
     remux_config, _ = npy_build
     encode_config = replace(
-        remux_config, out=tmp_path, components=("mp4",), video=VideoOptions(mode="encode")
+        remux_config, out=tmp_path, components=("mp4",), mp4=Mp4Options(mode="encode")
     )
     assert not build(encode_config).failures
     source = SequenceFiles(sequence_folder(remux_config.dsec_root, "train", "synth_00"))

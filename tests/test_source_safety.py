@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 
 from egpt_dsec.cli import main
-from egpt_dsec.config import BuildConfig, VideoOptions
+from egpt_dsec.config import BuildConfig
 from egpt_dsec.durations import parse_durations
 from egpt_dsec.errors import OutputError
+from egpt_dsec.kinds.mp4 import Mp4Options
+from egpt_dsec.kinds.video import FrameFolderOptions
 from egpt_dsec.layout.dsec import sequence_folder, split_folder
 from egpt_dsec.pipeline import build
 from egpt_dsec.reports.verify import fix_output, verify_output
@@ -49,8 +51,13 @@ def test_every_kind_of_build_and_a_fix_leave_the_input_unchanged(
     configs = [
         base,
         replace(base, out=tmp_path / "ref", event_format="ref"),
-        replace(base, out=tmp_path / "encode", video=VideoOptions(mode="encode", frames="copy")),
-        replace(base, out=tmp_path / "symlink", video=VideoOptions(frames="symlink")),
+        replace(
+            base,
+            out=tmp_path / "encode",
+            mp4=Mp4Options(mode="encode"),
+            video=FrameFolderOptions(frames="copy"),
+        ),
+        replace(base, out=tmp_path / "symlink", video=FrameFolderOptions(frames="symlink")),
         replace(base, out=tmp_path / "legacy", layout="legacy", shard_seconds=0.7, workers=2),
     ]
     for config in configs:

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from egpt_dsec.config import BuildConfig, EventImageOptions, VideoOptions
+from egpt_dsec.config import BuildConfig
 from egpt_dsec.durations import parse_durations
 from egpt_dsec.execute.job import SequenceJob, run_job
 from egpt_dsec.execute.report import JobResult, Reporter
+from egpt_dsec.kinds.event_image import EventImageOptions
+from egpt_dsec.kinds.mp4 import Mp4Options
 from egpt_dsec.pipeline import build
 from helpers import tree_hashes
 
@@ -32,8 +34,8 @@ OPTION_SETS = {
     "default": {},
     "small chunks": {"max_chunk_events": 5_000},
     "encode mode, gray": {
-        "video": VideoOptions(mode="encode"),
-        "images": EventImageOptions(style="gray", count=2),
+        "mp4": Mp4Options(mode="encode"),
+        "event_image": EventImageOptions(style="gray", count=2),
     },
     "ref, shards": {"event_format": "ref", "shard_seconds": 2.0},
 }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from egpt_dsec.annotate.cli import add_annotate_arguments, run_annotate
 from egpt_dsec.annotate.run import AnnotateConfig, AnnotateReport, annotate
-from egpt_dsec.answers.status import AnswerCounts, annotation_status
+from egpt_dsec.reports.answer_counts import AnswerCounts, annotation_status
 
 __all__ = [
     "AnnotateConfig",

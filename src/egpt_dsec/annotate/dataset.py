@@ -15,6 +15,7 @@ import numpy as np
 from egpt_dsec.annotate.model import ClipToAsk
 from egpt_dsec.answers.errors import AnnotateError
 from egpt_dsec.config import BuildConfig
+from egpt_dsec.config.record import load_last_config
 from egpt_dsec.durations import Duration
 from egpt_dsec.kinds import EVENT_IMAGE, VIDEO
 from egpt_dsec.layout.dsec import SequenceFiles, sequence_folder
@@ -24,7 +25,6 @@ from egpt_dsec.source.errors import InputError
 from egpt_dsec.source.timestamps import read_timestamps
 from egpt_dsec.state.lock import OutputLockedError, output_lock
 from egpt_dsec.state.manifest import ClipRecord, Manifest
-from egpt_dsec.state.options_record import load_last_config
 
 log = logging.getLogger(__name__)
 
@@ -136,5 +136,8 @@ def _clip(layout: OutputLayout, source: _Source, r: ClipRecord) -> ClipToAsk | N
         start_s=r.t0 / 1e6,
         frame_paths=tuple(frames),
         frame_times_s=tuple(rel),
-        event_image_paths=tuple(layout.image_paths(split, duration, sequence, r.clip, parts)),
+        event_image_paths=tuple(
+            layout.clip_path(EVENT_IMAGE, split, duration, sequence, r.clip, part)
+            for part in range(parts)
+        ),
     )

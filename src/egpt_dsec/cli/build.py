@@ -53,7 +53,6 @@ def run(args: argparse.Namespace) -> int:
             executor=_executor(args),
             reporter=progress,
             rebuild_changed=args.rebuild_changed,
-            command=" ".join(["egpt-dsec", *sys.argv[1:]]),
         )
     finally:
         progress.close()

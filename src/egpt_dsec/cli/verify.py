@@ -24,12 +24,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from egpt_dsec.config.record import load_last_config
     from egpt_dsec.layout.state import StateLayout
     from egpt_dsec.pipeline import build
     from egpt_dsec.reports.verify.fix import fix_output
     from egpt_dsec.reports.verify.report import format_verify
     from egpt_dsec.reports.verify.run import verify_output
-    from egpt_dsec.state.options_record import load_last_config
 
     report = verify_output(args.out, args.dsec_root, workers=args.workers)
     print(format_verify(report))

@@ -2,46 +2,52 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import av
 
 from egpt_dsec.events import Events
-from egpt_dsec.execute.clip_parts import PART_OF, ClipPart
 from egpt_dsec.execute.context import SequenceContext
 from egpt_dsec.execute.lanes import wait_all
-from egpt_dsec.kinds import EVENT_NPY, FILE_KIND_NAMES
+from egpt_dsec.kinds import ClipPart, Kind
 from egpt_dsec.plan.clips import Clip
 from egpt_dsec.state.manifest import ClipRecord
 
+PartKind = tuple[Kind, Any, type[ClipPart]]  # a kind, its options, its per-clip writer
 
-def part_kinds(ctx: SequenceContext, needs: set[str], num_events: int) -> list[str]:
-    """The kinds a clip writes files of, in the order of ``FILE_KIND_NAMES``.
 
-    An empty window writes no files, and in ``--event-format ref`` the events stay in
-    the source (no npy part).
+def part_kinds(
+    ctx: SequenceContext, clip: Clip, needs: set[str], num_events: int
+) -> list[PartKind]:
+    """The kinds a clip writes files of with per-clip writers, in registry order.
+
+    An empty window writes no files, and a kind may write none for a clip (no frame
+    folder for a window without frames, no MP4 for too few frames).
     """
     if not num_events:
         return []
-    events_stay = ctx.config.event_format == "ref"
-    return [
-        kind
-        for kind in FILE_KIND_NAMES
-        if kind in needs and not (kind == EVENT_NPY.name and events_stay)
-    ]
+    frames = clip.frame_stop - clip.frame_start
+    found = []
+    for kind, options in ctx.kinds:
+        part = kind.part_type(options) if kind.name in needs else None
+        if part is not None and kind.writes_for(frames, options):
+            found.append((kind, options, part))
+    return found
 
 
-def wants_events(ctx: SequenceContext, needs: set[str], num_events: int) -> bool:
-    return any(PART_OF[kind].wants_events for kind in part_kinds(ctx, needs, num_events))
+def wants_events(ctx: SequenceContext, clip: Clip, needs: set[str], num_events: int) -> bool:
+    return any(part.wants_events for _, _, part in part_kinds(ctx, clip, needs, num_events))
 
 
-def wants_frames(ctx: SequenceContext, needs: set[str], num_events: int) -> bool:
-    return any(PART_OF[kind].wants_frames for kind in part_kinds(ctx, needs, num_events))
+def wants_frames(ctx: SequenceContext, clip: Clip, needs: set[str], num_events: int) -> bool:
+    return any(part.wants_frames for _, _, part in part_kinds(ctx, clip, needs, num_events))
 
 
 class ClipBuilder:
     """Writes the kinds ``needs`` of one clip; events and frames arrive in time order.
 
-    In remux mode ``needs`` never holds ``mp4``: those MP4s are cut after the
-    sequence encode, by the job.
+    Kinds written per work unit (remux MP4) are never in ``needs``: the job writes them
+    after the pass.
     """
 
     def __init__(
@@ -59,8 +65,8 @@ class ClipBuilder:
         self.source = source
         self.needs = needs if self.num_events else set()
         self._parts: list[ClipPart] = [
-            PART_OF[kind](ctx, clip, self.num_events)
-            for kind in part_kinds(ctx, needs, self.num_events)
+            part(kind, ctx.unit, clip, self.num_events, options)
+            for kind, options, part in part_kinds(ctx, clip, needs, self.num_events)
         ]
         self.wants_events = any(p.wants_events for p in self._parts)
         self.wants_frames = any(p.wants_frames for p in self._parts)
@@ -90,7 +96,7 @@ class ClipBuilder:
             wait_all(part.pending)
         for part in self._parts:
             part.commit()
-        wanted = set(FILE_KIND_NAMES) & set(self.ctx.config.components)
+        wanted = {kind.name for kind, _ in self.ctx.kinds}
         built = self.needs if self.num_events else wanted  # nothing to write counts as done
         c = self.clip
         return ClipRecord(
@@ -101,7 +107,7 @@ class ClipBuilder:
             num_events=self.num_events,
             frame_start=c.frame_start,
             frame_stop=c.frame_stop,
-            parts=self.ctx.config.images.count_for(c.duration),
+            parts=self.ctx.config.event_image.count_for(c.duration),
             components=tuple(sorted(set(built) | set(done_before))),
             event_start=self.source[0],
             image_idx=c.image_idx,

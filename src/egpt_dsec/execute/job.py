@@ -30,10 +30,10 @@ from egpt_dsec.execute.event_stream import EventStream
 from egpt_dsec.execute.frame_source import FrameSource
 from egpt_dsec.execute.lanes import Lanes
 from egpt_dsec.execute.report import JobResult, JobStats, NullReporter, Reporter
-from egpt_dsec.execute.sequence_pass import SequencePass, remux_clips
-from egpt_dsec.execute.work import WorkPlan
+from egpt_dsec.execute.sequence_pass import SequencePass, finish_unit_writers
+from egpt_dsec.execute.work import WorkPlan, clip_kinds
 from egpt_dsec.fs import UnsafeOutputPath
-from egpt_dsec.kinds import MP4
+from egpt_dsec.kinds import UnitContext, UnitWriter
 from egpt_dsec.layout.state import StateLayout, unit_name
 from egpt_dsec.plan.clips import Clip
 from egpt_dsec.plan.shards import Shard
@@ -42,7 +42,6 @@ from egpt_dsec.source.errors import InputError
 from egpt_dsec.source.h5events import EventFile
 from egpt_dsec.state.manifest import Manifest
 from egpt_dsec.state.running import mark_running
-from egpt_dsec.writers.mp4_remux import EncodedSequence, SequenceEncoder
 from egpt_dsec.writers.video_frame import video_size
 
 log = logging.getLogger(__name__)
@@ -115,11 +114,12 @@ def _run(job: SequenceJob, manifest: Manifest, reporter: Reporter) -> JobResult:
         return JobResult(job.key, stats)
 
     frames = FrameSource.of(source, config, len(job.timestamps))
-    size = video_size(*frames.size(), config.video.size)
+    size = video_size(*frames.size(), config.mp4.size)
     lanes = Lanes.for_cores(job.cores)
-    ctx = SequenceContext(
-        source.split, source.name, config, config.output, job.timestamps, frames, size, stats, lanes
+    unit = UnitContext(
+        source.split, source.name, config.output, job.timestamps, frames, size, stats, lanes
     )
+    ctx = SequenceContext(unit, config, frames, stats, lanes, clip_kinds(config))
     try:
         with EventFile(source.files.events_h5) as events:
             if not events.has_t_offset:
@@ -141,26 +141,30 @@ def _pass(
     manifest: Manifest,
     reporter: Reporter,
 ) -> None:
-    """The streaming pass, then (remux mode) the sequence encode cut into clips."""
-    work, todo = job.work, job.work.todo
-    remux = ctx.config.video.mode == "remux" and any(MP4.name in work.needs[c.key] for c in todo)
+    """The streaming pass, then the kinds written per work unit (remux MP4s)."""
+    work = job.work
     writer = manifest.writer(ctx.split, ctx.sequence, job.shard.unit)
     try:
-        encoder = _sequence_encoder(ctx, work.clips, job.shard) if remux else None
-        span = work.clips if remux else todo
-        records = SequencePass(ctx, work, span, events, writer, reporter, job.key).run(encoder)
-        if encoder is not None:
-            encoded = ctx.lanes.video.submit(_finish_encode, ctx, encoder).result()
-            with encoded:
-                remux_clips(ctx, encoded, work, records, writer)
+        unit_writers = _unit_writers(job, ctx)
+        span = work.clips if unit_writers else work.todo
+        records = SequencePass(ctx, work, span, events, writer, reporter, job.key).run(unit_writers)
+        finish_unit_writers(unit_writers, work, records, writer)
     finally:
         writer.close()
 
 
-def _finish_encode(ctx: SequenceContext, encoder: SequenceEncoder) -> EncodedSequence:
-    """On the x264 thread, after every frame the pass gave it."""
-    with ctx.stats.timed("encode_mp4"):
-        return encoder.finish()
+def _unit_writers(job: SequenceJob, ctx: SequenceContext) -> dict[str, UnitWriter]:
+    """The writers of the kinds written once per work unit that some clip still needs.
+    They are made from every clip of the unit, never from what is left to do, so a
+    resumed build writes exactly the same bytes."""
+    work, found = job.work, {}
+    scratch = StateLayout(ctx.config.out).scratch_file(ctx.split, ctx.sequence, job.shard.unit)
+    for kind, options in ctx.kinds:
+        if any(kind.name in work.needs[c.key] for c in work.todo):
+            made = kind.unit_writer(ctx.unit, work.clips, options, scratch)
+            if made is not None:
+                found[kind.name] = made
+    return found
 
 
 def _owned_events(events: EventFile, clips: tuple[Clip, ...], shard: Shard) -> int:
@@ -168,17 +172,3 @@ def _owned_events(events: EventFile, clips: tuple[Clip, ...], shard: Shard) -> i
     span = [max(shard.start, clips[0].t0), min(shard.stop, max(c.t1 for c in clips))]
     owned = events.index_at(np.array(span, np.int64))
     return int(owned[1] - owned[0])
-
-
-def _sequence_encoder(
-    ctx: SequenceContext, clips: tuple[Clip, ...], shard: Shard
-) -> SequenceEncoder:
-    """One encode of the shard's frames, with a closed GOP at every clip start and stop.
-
-    Its keyframes and first frame come from the full plan of the shard, never from
-    what is left to do, so a resumed build encodes exactly the same bytes.
-    """
-    first = min(c.frame_start for c in clips)
-    keyframes = {i - first for c in clips for i in (c.frame_start, c.frame_stop)}
-    scratch = StateLayout(ctx.config.out).scratch_file(ctx.split, ctx.sequence, shard.unit)
-    return SequenceEncoder(scratch, *ctx.video_size, ctx.config.video, keyframes)

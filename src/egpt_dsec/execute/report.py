@@ -53,6 +53,15 @@ class JobStats:
     def add_bytes(self, component: str, size: int) -> None:
         self.bytes_written[component] = self.bytes_written.get(component, 0) + size
 
+    def file_written(self, kind: str, size: int) -> None:
+        """One file of ``kind`` in place, ``size`` bytes."""
+        self.files_written += 1
+        self.add_bytes(kind, size)
+
+    def files_linked(self, count: int) -> None:
+        """Links to existing files (frame folders): files, but no bytes of their own."""
+        self.files_written += count
+
     @contextlib.contextmanager
     def timed(self, stage: str) -> Iterator[None]:
         """Add the wall time of the block to ``stage_seconds[stage]`` (from any thread:

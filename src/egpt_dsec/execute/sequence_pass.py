@@ -3,10 +3,11 @@
 The pass itself renders event images and keeps the books; the job's lanes read the
 events and decode the frames ahead of it (in the order the schedule gives), and
 write, compress and encode behind it. A clip's files are committed, and its manifest
-record written, in closing order once its lane work is done. In remux mode with
-threads the frames never meet the pass: the x264 thread encodes the unit's frames,
-decoded ahead for it, at its own pace beside the pass (with one core, the pass feeds
-the encoder block by block).
+record written, in closing order once its lane work is done. Kinds written per work
+unit (remux MP4) take every frame of the unit: with threads the frames never meet the
+pass, the x264 thread takes them, decoded ahead for it, at its own pace beside the pass
+(with one core, the pass feeds them block by block); after the pass they write their
+clips' files.
 """
 
 from __future__ import annotations
@@ -25,16 +26,16 @@ from egpt_dsec.execute.lanes import ahead
 from egpt_dsec.execute.report import Reporter
 from egpt_dsec.execute.schedule import Block, Wants, plan_blocks
 from egpt_dsec.execute.work import WorkPlan
-from egpt_dsec.kinds import MP4, VIDEO
+from egpt_dsec.kinds import VIDEO, UnitWriter
 from egpt_dsec.plan.clips import Clip
 from egpt_dsec.state.manifest import ClipKey, ClipRecord, ManifestWriter
-from egpt_dsec.writers.mp4_remux import EncodedSequence, SequenceEncoder, remux_clip
 from egpt_dsec.writers.video_frame import to_video_frame
 
 
 class SequencePass:
     """Streams the blocks between the boundaries of the ``span`` clips (all the unit's
-    clips in remux mode, whose encode covers them all; the clips to do otherwise)."""
+    clips when a kind is written per unit, as its encode covers them all; the clips to do
+    otherwise)."""
 
     def __init__(
         self,
@@ -57,11 +58,11 @@ class SequencePass:
         self.open_clips: dict[ClipKey, ClipBuilder] = {}
         self.closed: deque[ClipBuilder] = deque()  # ended, waiting for their lane work
         self.records: dict[ClipKey, ClipRecord] = {}
-        self.encoder: SequenceEncoder | None = None
+        self.unit_writers: dict[str, UnitWriter] = {}
 
     def _needs(self, clip: Clip) -> set[str]:
-        needs = self.work.needs[clip.key]
-        return needs - {MP4.name} if self.encoder is not None else needs  # remux: cut later
+        """The kinds the clip's builder writes (those written per unit come later)."""
+        return self.work.needs[clip.key] - set(self.unit_writers)
 
     def _size(self, clip: Clip) -> int:
         return self.position[clip.t1] - self.position[clip.t0]
@@ -69,16 +70,16 @@ class SequencePass:
     def schedule(self) -> list[Block]:
         ctx = self.ctx
         wants = Wants(
-            events=lambda c: wants_events(ctx, self._needs(c), self._size(c)),
-            frames=lambda c: wants_frames(ctx, self._needs(c), self._size(c)),
-            every_frame=self.encoder is not None and ctx.lanes.inline,
+            events=lambda c: wants_events(ctx, c, self._needs(c), self._size(c)),
+            frames=lambda c: wants_frames(ctx, c, self._needs(c), self._size(c)),
+            every_frame=bool(self.unit_writers) and ctx.lanes.inline,
         )
         chunk = ctx.config.max_chunk_events
         return plan_blocks(self.index, self.work.todo, ctx.timestamps, wants, chunk)
 
-    def run(self, encoder: SequenceEncoder | None) -> dict[ClipKey, ClipRecord]:
-        """Build every clip to do; with ``encoder`` every frame of the span also goes to it."""
-        self.encoder = encoder
+    def run(self, unit_writers: dict[str, UnitWriter]) -> dict[ClipKey, ClipRecord]:
+        """Build every clip to do; every frame of the span also goes to ``unit_writers``."""
+        self.unit_writers = unit_writers
         self.reporter.job_started(self.key)
         self._keep_warped_frames()
         blocks = self.schedule()
@@ -86,7 +87,7 @@ class SequencePass:
         chunks = ahead(lanes.reads, self._read, [r for b in blocks for r in b.reads])
         frames = ahead(lanes.frames, self._decode, [i for b in blocks for i in b.frames])
         try:
-            beside = encoder is not None and not lanes.inline
+            beside = bool(unit_writers) and not lanes.inline
             video = self._start_encode() if beside else None
             for block in blocks:
                 self._open(block.opening)
@@ -116,34 +117,33 @@ class SequencePass:
         if not ctx.frames.event_view:
             return
         folders = [c for c in self.work.todo if self._size(c) and VIDEO.name in self._needs(c)]
-        wanted = sorted({i for c in folders for i in c.frame_indices})
+        wanted = sorted({i for c in folders for i in c.frame_indices})  # none: no frame
         with ctx.stats.timed("warp_frames"):
             for written in ahead(ctx.lanes.frames, ctx.frames.keep_warped, wanted):
                 if written:
-                    ctx.stats.files_written += 1
-                    ctx.stats.add_bytes(VIDEO.name, written)
+                    ctx.stats.file_written(VIDEO.name, written)
 
     def abort(self) -> None:
         """Stop the lanes, then drop every unfinished file."""
         self.ctx.lanes.close(cancel=True)
         for builder in [*self.closed, *self.open_clips.values()]:
             builder.abort()
-        if self.encoder is not None:
-            self.encoder.abort()
+        for writer in self.unit_writers.values():
+            writer.abort()
 
     def _start_encode(self) -> Future[int]:
-        """The span's frames, decoded ahead, encoded in order on the x264 thread."""
+        """The span's frames, decoded ahead, fed in order to the unit writers on the x264
+        thread."""
         lo, hi = np.searchsorted(self.ctx.timestamps, [min(self.index), max(self.index)])
         return self.ctx.lanes.video.submit(self._encode_frames, range(int(lo), int(hi)))
 
     def _encode_frames(self, indices: range) -> int:
-        assert self.encoder is not None
-        lanes, stats = self.ctx.lanes, self.ctx.stats
+        lanes = self.ctx.lanes
         for frame in ahead(lanes.frames, self._decode, indices):
             if lanes.stopped.is_set():
                 break
-            with stats.timed("encode_mp4"):
-                self.encoder.add(frame)
+            for writer in self.unit_writers.values():
+                writer.add(frame)
         return len(indices)
 
     def _count_frames(self, count: int) -> None:
@@ -175,9 +175,9 @@ class SequencePass:
         for builder in self.open_clips.values():
             if builder.wants_frames:
                 builder.feed_frame(frame)
-        if self.encoder is not None:  # one core: the pass feeds the sequence encode
-            with self.ctx.stats.timed("encode_mp4"):
-                self.encoder.add(frame)
+        for writer in self.unit_writers.values():  # one core: the pass feeds them
+            writer.add(frame)
+        if self.unit_writers:
             self.ctx.stats.frames_encoded += 1
 
     def _close(self, clips: tuple[Clip, ...]) -> None:
@@ -204,22 +204,19 @@ class SequencePass:
             self.reporter.clip_done(self.key)
 
 
-def remux_clips(
-    ctx: SequenceContext,
-    encoded: EncodedSequence,
+def finish_unit_writers(
+    writers: dict[str, UnitWriter],
     work: WorkPlan,
     records: dict[ClipKey, ClipRecord],
     writer: ManifestWriter,
 ) -> None:
-    """Cut each clip's MP4 from the sequence encode by copying packets (no decoding)."""
-    first = min(c.frame_start for c in work.clips)
-    for clip in work.todo:
-        record = records[clip.key]
-        if MP4.name not in work.needs[clip.key] or record.empty:
-            continue
-        path = ctx.layout.clip_path(MP4, ctx.split, clip.duration, ctx.sequence, clip.index)
-        with ctx.stats.timed("remux_mp4"):
-            remux_clip(encoded, clip.frame_start - first, clip.frame_stop - first, path)
-        ctx.stats.files_written += 1
-        ctx.stats.add_bytes(MP4.name, path.stat().st_size)
-        writer.append(record.with_components({*record.components, MP4.name}))
+    """After the pass: each unit writer writes the files of the clips that need its kind
+    and have events; their records, with the kind done, are appended."""
+    for name, unit in writers.items():
+        todo = {
+            clip.key: records[clip.key]
+            for clip in work.todo
+            if name in work.needs[clip.key] and not records[clip.key].empty
+        }
+        for record in unit.finish(todo):
+            writer.append(record)

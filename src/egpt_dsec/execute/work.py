@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from egpt_dsec.config import BuildConfig
-from egpt_dsec.kinds import EVENT_IMAGE, EVENT_NPY, FILE_KIND_NAMES
+from egpt_dsec.kinds import Kind
 from egpt_dsec.plan.clips import Clip
 from egpt_dsec.state.manifest import ClipKey, ClipRecord
+
+
+def clip_kinds(config: BuildConfig) -> tuple[tuple[Kind, Any], ...]:
+    """The kinds the build writes clip by clip (all but the JSON files and the card),
+    each with its options, in registry order."""
+    return tuple((k, config.options_of(k)) for k in config.kinds if not k.per_dataset)
 
 
 @dataclass(frozen=True)
@@ -23,7 +30,11 @@ class WorkPlan:
     def event_windows(self, config: BuildConfig) -> list[tuple[int, int]]:
         """The time ranges whose events the pass reads (clips to do that take events),
         merged: what progress counts as events to read."""
-        takers = {EVENT_IMAGE.name} | ({EVENT_NPY.name} if config.event_format == "npy" else set())
+        takers = {
+            kind.name
+            for kind, options in clip_kinds(config)
+            if (part := kind.part_type(options)) is not None and part.wants_events
+        }
         spans = sorted((c.t0, c.t1) for c in self.todo if self.needs[c.key] & takers)
         merged: list[tuple[int, int]] = []
         for t0, t1 in spans:
@@ -37,7 +48,7 @@ class WorkPlan:
     def of(
         clips: tuple[Clip, ...], done: dict[ClipKey, ClipRecord], config: BuildConfig
     ) -> WorkPlan:
-        wanted = set(FILE_KIND_NAMES) & set(config.components)
+        wanted = {kind.name for kind, _ in clip_kinds(config)}
         needs = {
             c.key: wanted - set(done[c.key].components) if c.key in done else set(wanted)
             for c in clips

@@ -15,9 +15,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from egpt_dsec.durations import Duration
-from egpt_dsec.kinds import EVENT_IMAGE, FILE_KINDS, KIND_NAMES, VIDEO, OutputKind
 from egpt_dsec.layout.dsec import FRAME_NAME
 from egpt_dsec.layout.state import STATE_DIR
 
@@ -32,7 +32,17 @@ ANNOTATION_FILES = (EVENTGPT_JSON, VIDEOLLAVA_JSON, DATASET_JSON)
 DATASET_CARD = "README.md"
 PROVENANCE_JSON = "annotations.provenance.json"  # per duration: where its answers came from
 EVENT_VIEW_FRAMES = "event_view_frames"  # per split: <sequence>/<frame>.png, in the event view
-_PART = re.compile(r"^(\d+)_(\d+)\.png$")  # EVENT_IMAGE's file name: <clip>_<part>.png
+
+
+class KindFiles(Protocol):
+    """What layout needs of an output kind: its folder name and one clip's file template
+    (``{sequence}``, ``{clip}`` and ``{part}`` filled in)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def template(self) -> str: ...
 
 
 def clip_name(index: int) -> str:
@@ -40,17 +50,18 @@ def clip_name(index: int) -> str:
     return f"{index:06d}"
 
 
-def clip_rel(kind: OutputKind, sequence: str, index: int, part: int = 0) -> str:
+def clip_rel(kind: KindFiles, sequence: str, index: int, part: int = 0) -> str:
     """One clip's path inside the kind's folder, as the JSON entries spell it."""
     return kind.template.format(sequence=sequence, clip=clip_name(index), part=part)
 
 
-def image_part(name: str, index: int) -> int | None:
-    """The part number if ``name`` is an event image of clip ``index``, else None."""
-    match = _PART.match(name)
-    if match and match.group(1) == clip_name(index):
-        return int(match.group(2))
-    return None
+def clip_part(kind: KindFiles, name: str, index: int) -> int | None:
+    """The part number if ``name`` is a file of clip ``index`` by ``kind``'s template (its
+    ``{part}`` field read back), else None."""
+    pattern = re.escape(kind.template.rsplit("/", 1)[-1])
+    pattern = pattern.replace(re.escape("{clip}"), re.escape(clip_name(index)))
+    match = re.fullmatch(pattern.replace(re.escape("{part}"), r"(\d+)"), name)
+    return int(match.group(1)) if match and match.groups() else None
 
 
 @dataclass(frozen=True)
@@ -91,23 +102,19 @@ class OutputLayout:
     def duration_dir(self, split: str, duration: Duration) -> Path:
         return self.split_dir(split) / self.duration_name(split, duration)
 
-    def split_rel(self, split: str, duration: Duration, kind: OutputKind, rel: str) -> str:
+    def split_rel(self, split: str, duration: Duration, kind: KindFiles, rel: str) -> str:
         """An entry path relative to the split folder (the combined JSON files)."""
         return f"{self.duration_name(split, duration)}/{kind.name}/{rel}"
 
-    def kind_dir(self, split: str, duration: Duration, kind: OutputKind) -> Path:
+    def kind_dir(self, split: str, duration: Duration, kind: KindFiles) -> Path:
         return self.duration_dir(split, duration) / kind.name
 
-    def sequence_dir(self, split: str, duration: Duration, kind: OutputKind, sequence: str) -> Path:
+    def sequence_dir(self, split: str, duration: Duration, kind: KindFiles, sequence: str) -> Path:
         return self.kind_dir(split, duration, kind) / sequence
-
-    def sequence_dirs(self, split: str, duration: Duration, sequence: str) -> list[Path]:
-        """The per-sequence folder of each file kind."""
-        return [self.sequence_dir(split, duration, k, sequence) for k in FILE_KINDS]
 
     def clip_path(
         self,
-        kind: OutputKind,
+        kind: KindFiles,
         split: str,
         duration: Duration,
         sequence: str,
@@ -116,14 +123,6 @@ class OutputLayout:
     ) -> Path:
         """A clip's file (its folder, for ``video``); ``part`` numbers event images."""
         return self.kind_dir(split, duration, kind) / clip_rel(kind, sequence, index, part)
-
-    def image_paths(
-        self, split: str, duration: Duration, sequence: str, index: int, parts: int
-    ) -> list[Path]:
-        return [
-            self.clip_path(EVENT_IMAGE, split, duration, sequence, index, part)
-            for part in range(parts)
-        ]
 
     def event_view_frames(self, split: str, sequence: str, frames: int) -> list[Path]:
         """Where each of a sequence's frames, warped into the event view, is kept (its DSEC
@@ -169,7 +168,7 @@ class OutputLayout:
         if split and parts[1:2] == (EVENT_VIEW_FRAMES,):
             return Located(split, sequence=parts[2] if len(parts) > 2 else "")
         label = self._label_of(split, parts[1]) if len(parts) > 1 and split else ""
-        kind = parts[2] if len(parts) > 2 and label and parts[2] in KIND_NAMES else ""
+        kind = parts[2] if len(parts) > 2 and label else ""
         sequence = parts[3] if len(parts) > 3 and kind else ""
         return Located(split, label, kind, sequence)
 
@@ -187,8 +186,7 @@ class OutputLayout:
         except ValueError:
             return ""
 
-    def is_clip_folder(self, folder: Path) -> bool:
-        """A clip's frame folder (``video/<seq>/<clip>``): its entries are frames."""
-        at = self.locate(folder)  # a clip folder's parent is video/<seq>
+    def is_clip_folder(self, folder: Path, kinds: frozenset[str]) -> bool:
+        """A clip's own folder (``<kind>/<seq>/<clip>`` of one of ``kinds``, e.g. frames)."""
         rel = folder.relative_to(self.root).parts
-        return len(rel) == 5 and at.kind == VIDEO.name
+        return len(rel) == 5 and self.locate(folder).kind in kinds

@@ -9,8 +9,15 @@ from pathlib import Path
 
 import numpy as np
 
-from egpt_dsec.answers.active import AnswerSet
-from egpt_dsec.config import CAMERA_VIEW, BuildConfig
+from egpt_dsec.config import EVENT_VIEW, BuildConfig
+from egpt_dsec.config.record import (
+    OptionsChangedError,
+    changed_options,
+    dataset_context,
+    migrate,
+    save_last_config,
+    save_options,
+)
 from egpt_dsec.errors import OutputError
 from egpt_dsec.execute.executor import Executor, LocalExecutor
 from egpt_dsec.execute.job import SequenceJob, run_job
@@ -21,24 +28,16 @@ from egpt_dsec.fs import (
     ensure_inside,
     remove_path,
     remove_stale_temps,
-    write_if_changed,
 )
-from egpt_dsec.kinds import JSON, VIDEO
+from egpt_dsec.kinds import CARD, JSON, KINDS
+from egpt_dsec.kinds.base import Records
 from egpt_dsec.layout.state import StateLayout
-from egpt_dsec.pipeline.card import write_card
-from egpt_dsec.pipeline.json_files import write_dataset_files
 from egpt_dsec.pipeline.planning import PlannedSequence, plan_build, store_plans
 from egpt_dsec.source.discover import SequenceSource, discover_sequences
 from egpt_dsec.source.errors import InputError
 from egpt_dsec.source.h5events import EventFile
 from egpt_dsec.state.lock import output_lock
 from egpt_dsec.state.manifest import Manifest
-from egpt_dsec.state.options_record import (
-    OptionsChangedError,
-    changed_options,
-    save_last_config,
-    save_options,
-)
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +66,10 @@ def build(
     executor: Executor | None = None,
     reporter: Reporter | None = None,
     rebuild_changed: bool = False,
-    command: str = "",
 ) -> BuildReport:
     """Build every requested output; one bad sequence is reported, never fatal to others.
 
-    ``command`` (the command line that asked for it) goes into the dataset card. The DSEC
-    root is checked (and kept apart from the output) before anything is written.
+    The DSEC root is checked (and kept apart from the output) before anything is written.
     """
     sources = discover_sequences(config.dsec_root, config.splits, config.sequences, config.camera)
     check_apart(config.dsec_root, config.out)
@@ -82,37 +79,36 @@ def build(
             config, sources, executor or LocalExecutor(config.workers),
             reporter or NullReporter(), rebuild_changed,
         )  # fmt: skip
-        if config.wants(JSON.name):
-            report.annotation_files, report.card = publish(config, command)
+        written = publish(config)
+        report.annotation_files = len(written.get(JSON.name, []))
+        report.card = next(iter(written.get(CARD.name, [])), None)
         return report
 
 
-def publish(config: BuildConfig, command: str = "") -> tuple[int, Path]:
-    """Write the JSON files (with the active answers) and the dataset card from the
-    manifest; holds no lock itself (the caller does). Returns (JSON files, card path)."""
+def publish(config: BuildConfig) -> dict[str, list[Path]]:
+    """Write the kinds written once per dataset (the JSON files with the active answers,
+    then the card) from the manifest; holds no lock itself (the caller does). Returns the
+    paths each wrote."""
     state = StateLayout(config.out)
-    manifest = Manifest(state)
-    records = manifest.all_records()
-    splits = sorted({split for split, _ in records} | _planned_splits(state))
-    files = write_dataset_files(config, records, AnswerSet.load(state), splits)
+    ctx = dataset_context(config, sorted(_planned_splits(state)))
+    written = {kind.name: kind.publish(ctx) for kind in config.kinds if kind.per_dataset}
+    if config.wants(JSON.name):
+        _record_coverage(Manifest(state), ctx.records)
+    return written
+
+
+def _record_coverage(manifest: Manifest, records: Records) -> None:
+    """What the JSON files now cover, per split and duration (empty clips too), for status."""
     covered: dict[tuple[str, str], int] = {}
     for (split, _), clips in records.items():
         for record in clips.values():
             covered[(split, record.duration)] = covered.get((split, record.duration), 0) + 1
     for (split, label), count in covered.items():
         manifest.record_annotations(split, label, count)
-    command = command or _recorded_command(state)
-    write_if_changed(state.command_file, (command + "\n").encode())
-    return len(files), write_card(config, records, files, command)
 
 
 def _planned_splits(state: StateLayout) -> set[str]:
     return {path.parent.name for path in state.plan_files()}
-
-
-def _recorded_command(state: StateLayout) -> str:
-    path = state.command_file
-    return path.read_text(encoding="utf-8").strip() if path.is_file() else ""
 
 
 def check_apart(dsec_root: Path, out: Path) -> None:
@@ -155,6 +151,7 @@ def _build(
 ) -> BuildReport:
     state = StateLayout(config.out)
     manifest = Manifest(state)
+    migrate(state)
     changes = changed_options(state, config)
     if changes and not rebuild_changed:
         raise OptionsChangedError(config.out, changes)
@@ -218,23 +215,26 @@ def _events_to_read(jobs: list[SequenceJob], config: BuildConfig) -> int:
 
 def _clear_leftovers(config: BuildConfig, planned: list[PlannedSequence]) -> list[JobResult]:
     """Remove what crashed runs or killed workers left, under the lock and while no job
-    runs (jobs of one sequence run side by side and must not delete each other's temps).
-    Frames an event-view build kept go too once video is built in the camera view (its
-    clips, rebuilt, link to DSEC's frames). A sequence whose output folder lies outside
-    OUT (a planted link) fails alone."""
+    runs (jobs of one sequence run side by side and must not delete each other's temps),
+    and what each kind's options no longer use (kept event-view frames once video is
+    built in the camera view). A sequence whose output folder lies outside OUT (a planted
+    link) fails alone."""
     layout, state = config.output, StateLayout(config.out)
-    camera_video = config.wants(VIDEO.name) and config.frames_view == CAMERA_VIEW
+    event_view = config.frames_view == EVENT_VIEW
     failures = []
     for source in (p.source for p in planned):
         try:
-            for duration in config.durations:
-                for folder in layout.sequence_dirs(source.split, duration, source.name):
+            for kind in KINDS:
+                for folder in kind.sequence_folders(
+                    layout, source.split, config.durations, source.name
+                ):
                     ensure_inside(config.out, folder)
                     remove_stale_temps(folder)
-            if camera_video:
-                kept = layout.event_view_dir(source.split, source.name)
-                ensure_inside(config.out, kept)
-                remove_path(kept)
+            for kind in config.kinds:
+                options = config.options_of(kind)
+                for path in kind.obsolete(layout, source.split, source.name, options, event_view):
+                    ensure_inside(config.out, path)
+                    remove_path(path)
         except UnsafeOutputPath as exc:
             log.error("%s: %s", source.key, exc)
             failures.append(JobResult(source.key, error=str(exc)))

@@ -12,14 +12,16 @@ drawing loop (``if p == 0: blue else: red``). DSEC polarities are always 0 or 1.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from egpt_dsec.config import IMAGE_STYLES, ImageStyle
 from egpt_dsec.events import SENSOR_HEIGHT, SENSOR_WIDTH, Events
+
+IMAGE_STYLES: tuple[str, ...] = ("last", "red", "blue", "gray")
+ImageStyle = Literal["last", "red", "blue", "gray"]
 
 WHITE = (255, 255, 255)
 RED = (255, 0, 0)  # ON, p == 1

@@ -11,11 +11,11 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from egpt_dsec.answers.status import annotation_status
 from egpt_dsec.durations import Duration
 from egpt_dsec.humanize import text_table
-from egpt_dsec.kinds import JSON, KIND_NAMES
+from egpt_dsec.kinds import JSON, KINDS
 from egpt_dsec.layout.state import StateLayout
+from egpt_dsec.reports.answer_counts import annotation_status
 from egpt_dsec.state.manifest import Manifest, read_rows
 from egpt_dsec.state.plans import stored_plans
 from egpt_dsec.state.running import running
@@ -29,11 +29,12 @@ class StatusRow:
     duration: str
     planned: int = 0
     empty: int = 0
-    done: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KIND_NAMES, 0))
+    done: dict[str, int] = field(default_factory=dict)  # kind -> clips done
     answers: dict[str, int] = field(default_factory=dict)  # answered/kept/filtered/failed
 
     def percent(self, component: str) -> float:
-        return 100.0 * self.done[component] / self.planned if self.planned else 100.0
+        done = self.done.get(component, 0)
+        return 100.0 * done / self.planned if self.planned else 100.0
 
 
 @dataclass
@@ -44,6 +45,7 @@ class BuildStatus:
     sequences: int
     short: list[str]  # "split/sequence: durations" with no room for a clip
     no_clips: list[str] = field(default_factory=list)  # "split/duration" without a clip
+    kinds: list[str] = field(default_factory=list)  # the columns: kinds the builds asked for
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1)
@@ -52,11 +54,15 @@ class BuildStatus:
 def collect_status(out: Path) -> BuildStatus:
     state = StateLayout(out)
     plans = stored_plans(state)
+    asked = {name for plan in plans for name in plan.components}
+    kinds = [k.name for k in KINDS if k.name in asked and (k is JSON or not k.per_dataset)]
     rows: dict[tuple[str, str], StatusRow] = {}
     for plan in plans:
         for duration, count in plan.clips.items():
-            _row(rows, plan.split, duration).planned += count
-    _count_done(rows, state)
+            row = _row(rows, plan.split, duration)
+            row.planned += count
+            row.done = row.done or dict.fromkeys(kinds, 0)
+    _count_done(rows, state, kinds)
     for (split, duration), clips in Manifest(state).annotated().items():
         if (split, duration) in rows:
             rows[(split, duration)].done[JSON.name] = clips
@@ -70,46 +76,49 @@ def collect_status(out: Path) -> BuildStatus:
         for p in plans
         if 0 in p.clips.values()
     ]
-    return BuildStatus(ordered, _total(ordered), running(state), len(plans), short, no_clips)
+    total = _total(ordered, kinds)
+    return BuildStatus(ordered, total, running(state), len(plans), short, no_clips, kinds)
 
 
 def _row(rows: dict[tuple[str, str], StatusRow], split: str, duration: str) -> StatusRow:
     return rows.setdefault((split, duration), StatusRow(split, duration))
 
 
-def _count_done(rows: dict[tuple[str, str], StatusRow], state: StateLayout) -> None:
+def _count_done(
+    rows: dict[tuple[str, str], StatusRow], state: StateLayout, kinds: list[str]
+) -> None:
     """Finished and empty clips per row, each clip's kinds merged over its work units."""
-    kinds: dict[tuple[str, str, str, int], set[str]] = {}
+    by_clip: dict[tuple[str, str, str, int], set[str]] = {}
     empty: set[tuple[str, str, str, int]] = set()
     for split, sequence, path in state.manifest_files():
         for entry in read_rows(path):
             key = (split, sequence, entry["duration"], entry["clip"])
-            kinds.setdefault(key, set()).update(entry["components"])
+            by_clip.setdefault(key, set()).update(entry["components"])
             if entry["num_events"] == 0:
                 empty.add(key)
-    for (split, _, duration, _), done in kinds.items():
+    for (split, _, duration, _), done in by_clip.items():
         row = _row(rows, split, duration)
-        for kind in done & set(KIND_NAMES):
-            row.done[kind] += 1
+        for kind in done & set(kinds):
+            row.done[kind] = row.done.get(kind, 0) + 1
     for split, _, duration, _ in empty:
         rows[(split, duration)].empty += 1
 
 
-def _total(rows: list[StatusRow]) -> StatusRow:
-    total = StatusRow("all", "")
+def _total(rows: list[StatusRow], kinds: list[str]) -> StatusRow:
+    total = StatusRow("all", "", done=dict.fromkeys(kinds, 0))
     for row in rows:
         total.planned += row.planned
         total.empty += row.empty
-        for kind in KIND_NAMES:
-            total.done[kind] += row.done[kind]
+        for kind in kinds:
+            total.done[kind] += row.done.get(kind, 0)
         for name, count in row.answers.items():
             total.answers[name] = total.answers.get(name, 0) + count
     return total
 
 
-def _cells(row: StatusRow, answers: bool) -> list[str]:
+def _cells(row: StatusRow, kinds: list[str], answers: bool) -> list[str]:
     cells = [row.split, row.duration, str(row.planned), str(row.empty)]
-    cells += [f"{row.done[c]} {row.percent(c):5.1f}%" for c in KIND_NAMES]
+    cells += [f"{row.done.get(c, 0)} {row.percent(c):5.1f}%" for c in kinds]
     if answers:
         cells += [str(row.answers[c]) if row.answers else "-" for c in ANSWER_COLUMNS]
     return cells
@@ -118,9 +127,9 @@ def _cells(row: StatusRow, answers: bool) -> list[str]:
 def _lines(status: BuildStatus) -> list[list[str]]:
     """The header, one line per row, and the total."""
     answers = any(r.answers for r in status.rows)
-    header = ["split", "duration", "clips", "empty", *KIND_NAMES]
+    header = ["split", "duration", "clips", "empty", *status.kinds]
     header += list(ANSWER_COLUMNS) if answers else []
-    return [header, *(_cells(r, answers) for r in [*status.rows, status.total])]
+    return [header, *(_cells(r, status.kinds, answers) for r in [*status.rows, status.total])]
 
 
 def format_table(status: BuildStatus) -> str:

@@ -99,6 +99,15 @@ class Manifest:
             ]
             _rewrite(path, records)
 
+    def rename_component(self, old: str, new: str) -> None:
+        """Call ``old`` ``new`` in every record (a kind renamed by a newer version)."""
+        for _, _, path in self.state.manifest_files():
+            records = [
+                r.with_components({new if c == old else c for c in r.components})
+                for r in _read_records(path)
+            ]
+            _rewrite(path, records)
+
     # --- what the JSON files cover, for status -------------------------------------------
 
     def record_annotations(self, split: str, duration: str, clips: int) -> None:

@@ -12,8 +12,9 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from egpt_dsec.config import FRAME_MODES
 from egpt_dsec.fs import atomic_path
+
+FRAME_MODES: tuple[str, ...] = ("hardlink", "copy", "symlink")
 
 # errno values meaning "this file system (pair) cannot hard-link here": copy instead.
 _LINK_UNSUPPORTED = frozenset(

@@ -18,15 +18,30 @@ import contextlib
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
+from typing import Protocol
 
 import av
 from av.video.frame import PictureType
 
-from egpt_dsec.config import VideoOptions
 from egpt_dsec.fs import remove_path, temp_path_for
 from egpt_dsec.writers.video_frame import COLOR_RANGE_MPEG, COLORSPACE_SMPTE170M, PIX_FMT
 
 CONTAINER_OPTIONS = {"movflags": "+faststart", "fflags": "+bitexact"}
+
+
+class VideoOptions(Protocol):
+    """The x264 settings an encode takes (the ``mp4`` kind's options have them)."""
+
+    @property
+    def fps(self) -> int: ...
+
+    @property
+    def preset(self) -> str: ...
+
+    @property
+    def crf(self) -> int: ...
+
+
 SCRATCH_CONTAINER_OPTIONS = {"fflags": "+bitexact"}
 
 

@@ -19,12 +19,12 @@ from pathlib import Path
 import av
 from av.video.frame import PictureType
 
-from egpt_dsec.config import VideoOptions
 from egpt_dsec.fs import atomic_path, remove_path
 from egpt_dsec.writers.mp4 import (
     CONTAINER_OPTIONS,
     SCRATCH_CONTAINER_OPTIONS,
     H264File,
+    VideoOptions,
     add_h264_stream,
 )
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,25 +12,21 @@ import numpy as np
 
 from egpt_dsec.config import EVENT_VIEW, BuildConfig
 from egpt_dsec.durations import Duration
-from egpt_dsec.kinds import EVENT_IMAGE, EVENT_NPY, JSON, KIND_NAMES, MP4, VIDEO
+from egpt_dsec.kinds import JSON, KIND_NAMES, DatasetContext
+from egpt_dsec.kinds.contexts import CostModel, Throughput, Workload
+from egpt_dsec.kinds.dataset_json import planned_json
+from egpt_dsec.kinds.video import kept_frames
+from egpt_dsec.plan.clips import Clip
 from egpt_dsec.plan.sequence import SequencePlan, plan_sequence
 from egpt_dsec.render.warp import EVENT_VIEW_SIZE
-from egpt_dsec.reports.plan.cost import (
-    CostModel,
-    Row,
-    add_sequence,
-    json_bytes,
-    kept_frames,
-    planned_record,
-)
-from egpt_dsec.reports.plan.probe import Throughput, probe
+from egpt_dsec.reports.plan.cost import Row, add_sequence
+from egpt_dsec.reports.plan.probe import probe
 from egpt_dsec.source.discover import SequenceSource, discover_sequences
 from egpt_dsec.source.errors import InputError
 from egpt_dsec.source.frames import frame_size
 from egpt_dsec.source.h5events import EventFile
 from egpt_dsec.source.timestamps import list_frames, read_timestamps
-from egpt_dsec.state.manifest import ClipKey
-from egpt_dsec.writers.annotations import ClipEntry
+from egpt_dsec.state.manifest import ClipKey, ClipRecord
 from egpt_dsec.writers.video_frame import video_size
 
 COUNT_READ_SHARE = 0.5  # --rectify-events counts kept events from x and y: half a read
@@ -104,7 +99,7 @@ def estimate_build(
     by_size = sorted(facts, key=lambda f: -f.num_events)
     big = by_size[0]
     view_size = EVENT_VIEW_SIZE if config.frames_view == EVENT_VIEW else big.frame_size
-    size = video_size(*view_size, config.video.size)
+    size = video_size(*view_size, config.mp4.size)
     model, speed = measured or probe(
         config, [f.source for f in by_size], len(big.plan.timestamps), size
     )
@@ -123,44 +118,63 @@ def estimate_build(
 def _add_json(
     rows: dict[tuple[str, str], Row], facts: list[SequenceFacts], config: BuildConfig
 ) -> None:
+    """The JSON files, rendered by the JSON kind's own writer from the planned clips."""
     if not config.wants(JSON.name):
         return
-    grouped: dict[tuple[str, str], list[ClipEntry]] = defaultdict(list)
-    for f in facts:
-        files = f.source.files
-        h5 = files.events_h5 if config.event_format == "ref" else None
-        for clip in f.plan.clips:
-            if f.events[clip.key]:
-                record = planned_record(clip, f.events[clip.key], config)
-                entry = ClipEntry(f.source.split, f.source.name, record, h5, config.dsec_root)
-                grouped[(f.source.split, clip.duration.label)].append(entry)
-    for key, entries in grouped.items():
-        rows[key].files[JSON.name] += 4  # EventGPT + Video-LLaVA, per duration and per split
-        rows[key].bytes[JSON.name] += json_bytes(entries, config)
+    kinds = tuple((k, config.options_of(k)) for k in config.kinds)
+    records = {
+        (f.source.split, f.source.name): {
+            clip.key: planned_record(clip, f.events[clip.key], config) for clip in f.plan.clips
+        }
+        for f in facts
+    }
+    splits = sorted({f.source.split for f in facts})
+    ctx = DatasetContext(config.output, config.dsec_root, config.camera, kinds, records, splits)
+    for (split, label), cost in planned_json(ctx).items():
+        row = rows.setdefault((split, label), Row(split, label))
+        row.add(JSON, cost)
+
+
+def planned_record(clip: Clip, events: int, config: BuildConfig) -> ClipRecord:
+    """The manifest record a clip will get (for rendering its JSON entry ahead)."""
+    components = tuple(sorted(k.name for k in config.kinds if not k.per_dataset))
+    return ClipRecord(
+        clip.duration.label, clip.index, clip.t0, clip.t1, events, clip.frame_start,
+        clip.frame_stop, config.event_image.count_for(clip.duration), components, 0,
+        clip.image_idx,
+    )  # fmt: skip
 
 
 def _seconds(
     facts: list[SequenceFacts], rows: list[Row], config: BuildConfig, speed: Throughput
 ) -> tuple[float, float]:
     """(one-core CPU seconds, disk seconds) of the build."""
-    cpu = sum(f.num_events for f in facts) * speed.read_event
+    work = _workload(facts, rows, config)
+    cpu = work.source_events * speed.read_event
     if config.rectify_events:  # the kept events are counted first, from x and y alone
-        cpu += sum(f.num_events for f in facts) * speed.read_event * COUNT_READ_SHARE
-    if config.wants(VIDEO.name) and config.frames_view == EVENT_VIEW:
-        kept = sum(kept_frames(f.plan, f.events) for f in facts)
-        cpu += kept * (speed.decode_frame + speed.keep_frame)
-    if config.wants(EVENT_IMAGE.name):
-        cpu += sum(r.events for r in rows) * speed.render_event
-        cpu += sum(r.files[EVENT_IMAGE.name] for r in rows) * speed.png_image
-    if config.wants(MP4.name):
-        frames = sum(len(f.plan.timestamps) for f in facts)
-        encoded = frames if config.video.mode == "remux" else sum(
-            c.frame_stop - c.frame_start for f in facts for c in f.plan.clips
-        )  # fmt: skip
-        cpu += frames * speed.decode_frame + encoded * speed.encode_frame
+        cpu += work.source_events * speed.read_event * COUNT_READ_SHARE
+    cpu += sum(k.cpu_seconds(work, config.options_of(k), speed) for k in config.kinds)
     written = sum(sum(r.bytes.values()) for r in rows)
-    npy = sum(r.bytes[EVENT_NPY.name] for r in rows)
-    return cpu + npy / speed.disk_bytes_per_s, written / speed.disk_bytes_per_s
+    return cpu, written / speed.disk_bytes_per_s
+
+
+def _workload(facts: list[SequenceFacts], rows: list[Row], config: BuildConfig) -> Workload:
+    work = Workload(
+        source_events=sum(f.num_events for f in facts),
+        clip_events=sum(r.events for r in rows),
+        sequence_frames=sum(len(f.plan.timestamps) for f in facts),
+        clip_frames=sum(
+            c.frame_stop - c.frame_start for f in facts for c in f.plan.clips if f.events[c.key]
+        ),
+    )
+    if config.frames_view == EVENT_VIEW:
+        work.kept_frames = sum(
+            kept_frames([(c, f.events[c.key]) for c in f.plan.clips]) for f in facts
+        )
+    for kind in KIND_NAMES:
+        work.files[kind] = sum(r.files[kind] for r in rows)
+        work.bytes[kind] = sum(r.bytes[kind] for r in rows)
+    return work
 
 
 def _total(rows: list[Row]) -> Row:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from egpt_dsec.config import BuildConfig
-from egpt_dsec.reports.plan.cost import CostModel
+from egpt_dsec.events import Events
+from egpt_dsec.fs import WriteBehind
+from egpt_dsec.kinds.contexts import CostModel, Throughput
 from egpt_dsec.source.discover import SequenceSource
 from egpt_dsec.source.h5events import EventFile
 
@@ -26,23 +29,11 @@ FRAMES = 10  # per place sampled: two keyframes and eight others, as remux encod
 PLACES = (0.3, 0.7)  # where in a sequence the samples are taken
 SEQUENCES = 4  # the largest ones are sampled: scenes differ, PNG sizes with them
 DISK_TEST_BYTES = 64 * 2**20
-_BLOCK = 4 * 2**20
+DISK_STREAMS = 4  # files written at once: a build writes many, and disks sustain more so
+_BLOCK = 8 * 2**20
 # Measured on the real DSEC sample (interlaken_00_d, tests/data) at zlib level 1, for
 # when the input has no readable events (a metadata-only root).
 DEFAULT_PNG_POINTS = ((1_000, 2_400), (10_000, 14_000), (100_000, 52_000), (1_000_000, 90_000))
-
-
-@dataclass(frozen=True)
-class Throughput:
-    """One-core costs on this machine (seconds per unit) and the output disk's speed."""
-
-    read_event: float
-    render_event: float
-    png_image: float
-    decode_frame: float  # a source frame PNG (warped too, in the event view)
-    encode_frame: float  # an H.264 frame at the video size
-    disk_bytes_per_s: float
-    keep_frame: float = 0.0  # event view: a warped frame's PNG compression
 
 
 def probe(
@@ -58,8 +49,22 @@ def probe(
     video = _probe_video(config, source, frames, video_size)
     model = CostModel(png_points, video.intra, video.inter, video.frame_bytes)
     disk = disk_write_speed(config.out)
-    speed = Throughput(read_s, render_s, png_s, video.decode_s, video.encode_s, disk, video.keep_s)
+    speed = Throughput(
+        read_s, render_s, png_s, video.decode_s, video.encode_s, disk, video.keep_s,
+        _probe_kinds(config, source),
+    )  # fmt: skip
     return model, speed
+
+
+def _probe_kinds(config: BuildConfig, source: SequenceSource) -> dict[str, float]:
+    """Seconds per clip event of the kinds that measure their own work, on real events."""
+    try:
+        with EventFile(source.files.events_h5) as events:
+            start = int(events.num_events * PLACES[0])
+            sample = events.read(start, min(events.num_events, start + SAMPLE_EVENTS))
+    except Exception:  # a metadata-only root: no events to sample
+        sample = Events.empty()
+    return {kind.name: kind.probe(sample, config.options_of(kind)) for kind in config.kinds}
 
 
 def _probe_images(
@@ -85,9 +90,9 @@ def _probe_images(
                     for n in (n for n in counts if n <= len(sample)):
                         part = sample.slice(0, n)
                         started = time.perf_counter()
-                        pixels = render(part.x, part.y, part.p, config.images.style)
+                        pixels = render(part.x, part.y, part.p, config.event_image.style)
                         painted = time.perf_counter()
-                        sizes[n].append(len(png_bytes(pixels, config.images.compress_level)))
+                        sizes[n].append(len(png_bytes(pixels, config.event_image.compress_level)))
                         render_s, render_n = render_s + painted - started, render_n + n
                         png_s, images = png_s + time.perf_counter() - painted, images + 1
     except Exception:  # a metadata-only root: no events to sample
@@ -130,23 +135,48 @@ def _probe_video(
         kept = [len(png_bytes(f, FRAME_PNG_LEVEL, PAETH)) for run in rgb for f in run]
         keep_s = (time.perf_counter() - started) / max(len(kept), 1)
         frame_bytes = float(np.mean(kept))
-    measured = [probe_encode(run, video_size, config.video) for run in decoded if run]
+    measured = [probe_encode(run, video_size, config.mp4) for run in decoded if run]
     intra, inter, encode_s = (float(np.mean([m[i] for m in measured])) for i in range(3))
     return _VideoProbe(intra, inter, frame_bytes, decode_s, encode_s, keep_s)
 
 
-def disk_write_speed(out: Path, nbytes: int = DISK_TEST_BYTES) -> float:
-    """Sequential write speed (bytes/s, fsync'd) of the disk ``out`` is, or will be, on."""
+def disk_write_speed(
+    out: Path, nbytes: int = DISK_TEST_BYTES, streams: int = DISK_STREAMS
+) -> float:
+    """Sequential write speed (bytes/s) of the disk ``out`` is, or will be, on, written the
+    way the build writes its npy files: handed to the disk as written and dropped from the
+    page cache (``fs.WriteBehind``), then fsync'ed. ``streams`` files are written at once
+    (a build writes many). The files go in the nearest existing folder of ``out``: the
+    caller has refused an ``out`` inside the DSEC root before."""
     folder = next((p for p in (out, *out.parents) if p.is_dir()), Path.cwd())
-    block = os.urandom(_BLOCK)
-    fd, name = tempfile.mkstemp(prefix=".disk-probe-", dir=folder)
+    block = os.urandom(_BLOCK)  # incompressible, in case the storage compresses
+    per_stream = max(1, nbytes // _BLOCK // streams)
+    names: list[str] = []
+    fds: list[int] = []
     try:
+        for _ in range(streams):
+            fd, name = tempfile.mkstemp(prefix=".disk-probe-", dir=folder)
+            fds.append(fd)
+            names.append(name)
         started = time.perf_counter()
-        for _ in range(nbytes // _BLOCK):
-            os.write(fd, block)
-        os.fsync(fd)
-        return nbytes / max(time.perf_counter() - started, 1e-9)
+        threads = [threading.Thread(target=_write, args=(fd, per_stream, block)) for fd in fds]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return streams * per_stream * _BLOCK / max(time.perf_counter() - started, 1e-9)
     finally:
-        os.close(fd)
-        with contextlib.suppress(OSError):
-            os.unlink(name)
+        for fd in fds:
+            os.close(fd)
+        for name in names:
+            with contextlib.suppress(OSError):
+                os.unlink(name)
+
+
+def _write(fd: int, blocks: int, block: bytes) -> None:
+    behind = WriteBehind(fd)
+    for i in range(blocks):
+        os.pwrite(fd, block, i * len(block))
+        behind.wrote(i * len(block), len(block))
+    os.fsync(fd)
+    behind.finish()

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 from egpt_dsec import argtypes
+from egpt_dsec.config.record import load_last_config
 from egpt_dsec.layout.state import StateLayout
 from egpt_dsec.reports.preview.gallery import PreviewConfig, write_preview
-from egpt_dsec.state.options_record import load_last_config
 
 
 def add_preview_arguments(parser: argparse.ArgumentParser) -> None:

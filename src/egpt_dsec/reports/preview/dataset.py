@@ -11,12 +11,13 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from egpt_dsec.config.record import load_last_config
 from egpt_dsec.durations import Duration
-from egpt_dsec.kinds import EVENT_IMAGE, EVENT_NPY, MP4, VIDEO, OutputKind
+from egpt_dsec.kinds import EVENT_IMAGE, EVENT_NPY, MP4, VIDEO, Kind
+from egpt_dsec.kinds.event_ref import EVENT_SOURCE_KEY
 from egpt_dsec.layout.output import OutputLayout
 from egpt_dsec.layout.state import StateLayout
 from egpt_dsec.plan.clips import stride_us
-from egpt_dsec.state.options_record import recorded_config
 
 FRAME_PERIOD_US = 50_000  # DSEC frames are 20 Hz
 T = TypeVar("T")
@@ -64,7 +65,7 @@ def built_durations(
 
 def output_layout(out: Path) -> OutputLayout:
     """The folder names the build at ``out`` used."""
-    return recorded_config(StateLayout(out), EVENT_NPY.name).output
+    return load_last_config(StateLayout(out)).output
 
 
 def load_entries(out: Path, split: str, duration: Duration) -> list[dict[str, Any]]:
@@ -96,7 +97,7 @@ def _conversation(entry: dict[str, Any]) -> tuple[str, str]:
 def to_clip(out: Path, split: str, duration: Duration, entry: dict[str, Any]) -> PreviewClip:
     layout = output_layout(out)
 
-    def folder(kind: OutputKind) -> Path:
+    def folder(kind: Kind) -> Path:
         return layout.kind_dir(split, duration, kind)
 
     video = folder(VIDEO) / entry[VIDEO.entry_key] if VIDEO.entry_key in entry else None
@@ -104,7 +105,7 @@ def to_clip(out: Path, split: str, duration: Duration, entry: dict[str, Any]) ->
     events: Path | dict[str, Any] | None = None
     if EVENT_NPY.entry_key in entry:
         events = folder(EVENT_NPY) / entry[EVENT_NPY.entry_key]
-    elif "event_source" in entry:
+    elif EVENT_SOURCE_KEY in entry:
         events = entry
     question, answer = _conversation(entry)
     return PreviewClip(
@@ -127,7 +128,7 @@ def to_clip(out: Path, split: str, duration: Duration, entry: dict[str, Any]) ->
 
 def recorded_overlap(out: Path) -> float:
     """The window overlap the build recorded."""
-    return recorded_config(StateLayout(out), EVENT_NPY.name).overlap
+    return load_last_config(StateLayout(out)).overlap
 
 
 def estimated_frame_time(clip: PreviewClip, frame: Path, overlap: float) -> int:

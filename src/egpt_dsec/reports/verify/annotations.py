@@ -7,22 +7,24 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from egpt_dsec.answers.active import AnswerSet
-from egpt_dsec.kinds import EVENT_NPY, FILE_KINDS, JSON, MP4, VIDEO, OutputKind
+from egpt_dsec.config.record import dataset_context
+from egpt_dsec.kinds import FILE_KINDS, JSON, MP4, VIDEO, Kind
+from egpt_dsec.kinds.base import Records
+from egpt_dsec.kinds.dataset_json import JsonFile, stale_files
+from egpt_dsec.kinds.event_ref import EVENT_SOURCE_KEY
 from egpt_dsec.layout.output import VIDEOLLAVA_JSON
 from egpt_dsec.layout.state import StateLayout
-from egpt_dsec.pipeline.json_files import JsonFile, Records, dataset_files, stale_files
 from egpt_dsec.reports.verify.built import Built
 from egpt_dsec.reports.verify.report import Problem
 from egpt_dsec.writers.annotations import VIDEOLLAVA_PATH_KEY
 
 # Entry keys holding paths, and the kind whose folder each path is relative to.
-_PATH_KEYS: dict[str, OutputKind] = {kind.entry_key: kind for kind in FILE_KINDS}
-_VIDEOLLAVA_PATH_KEYS: dict[str, OutputKind] = {VIDEOLLAVA_PATH_KEY: MP4}
+_PATH_KEYS: dict[str, Kind] = {kind.entry_key: kind for kind in FILE_KINDS}
+_VIDEOLLAVA_PATH_KEYS: dict[str, Kind] = {VIDEOLLAVA_PATH_KEY: MP4}
 
 _Found = tuple[Path, str, int, str]  # path, sequence, clip (-1: the whole file), what
 
@@ -31,10 +33,10 @@ def json_problems(
     state: StateLayout, records: Records, built: Built, dsec_root: Path | None
 ) -> tuple[list[Problem], int]:
     """Problems of every JSON file of the dataset, and how many files were checked."""
-    config = replace(built.of(JSON), event_format=built.of(EVENT_NPY).event_format)
+    config = built.of(JSON)
     layout = config.output
     splits = sorted({split for split, _ in records})
-    expected = dataset_files(config, records, AnswerSet.load(state), splits)
+    expected = JSON.dataset_files(dataset_context(config, splits), AnswerSet.load(state))
     problems: list[Problem] = []
     for file in expected:
         at = layout.locate(file.path)
@@ -81,7 +83,7 @@ def _entry_problems(file: JsonFile, data: bytes, dsec_root: Path | None) -> list
                 if target is None or not (target.is_dir() if kind is VIDEO else target.is_file()):
                     what = f"{file.path.name} entry {item.get('id')}: {key} {rel!r} missing"
                     found.append((target or file.path, sequence, clip, what))
-        bad = _event_source_problem(item.get("event_source"), dsec_root)
+        bad = _event_source_problem(item.get(EVENT_SOURCE_KEY), dsec_root)
         if bad:
             found.append((file.path, "", -1, f"entry {item.get('id')}: {bad}"))
     return found

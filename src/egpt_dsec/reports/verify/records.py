@@ -7,14 +7,15 @@ from __future__ import annotations
 import numpy as np
 
 from egpt_dsec.durations import Duration
-from egpt_dsec.kinds import FILE_KIND_NAMES
+from egpt_dsec.kinds import KINDS, CheckTask
 from egpt_dsec.layout.state import StateLayout
 from egpt_dsec.reports.verify.report import RECORDS, Problem
-from egpt_dsec.reports.verify.task import ClipTask
 from egpt_dsec.source.h5events import EventFile
 
+CLIP_KINDS = frozenset(k.name for k in KINDS if not k.per_dataset)  # what records may name
 
-def record_problems(task: ClipTask, events: EventFile | None) -> list[Problem]:
+
+def record_problems(task: CheckTask, events: EventFile | None) -> list[Problem]:
     what = _record_problem(task) or _source_problem(task, events)
     if not what:
         return []
@@ -23,14 +24,14 @@ def record_problems(task: ClipTask, events: EventFile | None) -> list[Problem]:
     return [task.problem(RECORDS, path, what)]
 
 
-def _record_problem(task: ClipTask) -> str | None:
+def _record_problem(task: CheckTask) -> str | None:
     """The record is well formed and is the window the build planned."""
     r = task.record
     try:
         duration = Duration.parse(r.duration)
     except ValueError as exc:
         return f"record has a bad duration: {exc}"
-    unknown = set(r.components) - set(FILE_KIND_NAMES)
+    unknown = set(r.components) - CLIP_KINDS
     if unknown:
         return f"record names unknown components {sorted(unknown)}"
     if r.t1 - r.t0 != duration.us or r.num_events < 0 or r.dropped < 0 or r.parts < 1:
@@ -49,7 +50,7 @@ def _record_problem(task: ClipTask) -> str | None:
     return None
 
 
-def _source_problem(task: ClipTask, events: EventFile | None) -> str | None:
+def _source_problem(task: CheckTask, events: EventFile | None) -> str | None:
     """With DSEC: the source still has the planned timestamps and the record's events."""
     r = task.record
     if task.source is None or events is None:

@@ -3,40 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from egpt_dsec.durations import Duration
 from egpt_dsec.kinds import FILE_KIND_NAMES, JSON
+from egpt_dsec.kinds.contexts import TEMP, ClipId, Problem
 
 # Rows of the summary table besides the kinds: RECORDS counts the manifest's clip
 # records, EMPTY the 0-event clips (which must have no files), TEMP the folders scanned
 # for leftover temp files.
-RECORDS, EMPTY, TEMP = "records", "empty", "temp"
+RECORDS, EMPTY = "records", "empty"
 REPORT_COMPONENTS = (RECORDS, *FILE_KIND_NAMES, EMPTY, JSON.name, TEMP)
 
-ClipId = tuple[str, str, str, int]  # (split, sequence, duration label, clip index)
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One bad file (or record): where it is, which clip it belongs to, what is wrong.
-
-    ``clip`` is -1 (and split/sequence/duration may be "") when no clip owns the path.
-    """
-
-    path: Path
-    component: str
-    split: str
-    sequence: str
-    duration: str
-    clip: int
-    what: str
-
-    @property
-    def clip_id(self) -> ClipId | None:
-        if self.clip < 0 or not self.sequence:
-            return None
-        return (self.split, self.sequence, self.duration, self.clip)
+__all__ = ["EMPTY", "RECORDS", "REPORT_COMPONENTS", "TEMP", "ClipId", "Problem", "VerifyReport"]
 
 
 @dataclass

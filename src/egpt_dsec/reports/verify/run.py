@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import contextlib
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
+from typing import Any
 
-from egpt_dsec.kinds import EVENT_NPY, JSON
+from egpt_dsec.kinds import FILE_KINDS, JSON, VIDEO, CheckTask
 from egpt_dsec.layout.state import STATE_DIR, StateLayout
 from egpt_dsec.reports.verify.annotations import json_problems
 from egpt_dsec.reports.verify.built import Built
 from egpt_dsec.reports.verify.clip import ClipResult, check_clip
-from egpt_dsec.reports.verify.mp4 import Mp4Size, mp4_size_problems
 from egpt_dsec.reports.verify.report import (
     REPORT_COMPONENTS,
     TEMP,
@@ -21,8 +21,8 @@ from egpt_dsec.reports.verify.report import (
     VerifyReport,
     report_order,
 )
-from egpt_dsec.reports.verify.sources import Source, load_sources
-from egpt_dsec.reports.verify.task import ClipTask, sequence_tasks
+from egpt_dsec.reports.verify.sources import EventFiles, Source, load_sources
+from egpt_dsec.reports.verify.task import sequence_tasks
 from egpt_dsec.reports.verify.temps import temp_problems
 from egpt_dsec.state.manifest import Manifest
 from egpt_dsec.state.plans import stored_plans
@@ -36,15 +36,16 @@ class _Collector:
         self.reporter = reporter
         self.checked: Counter[str] = Counter()
         self.problems: list[Problem] = []
-        self.mp4_sizes: list[Mp4Size] = []
+        self.facts: dict[str, list[Any]] = defaultdict(list)  # kind -> facts of its checks
         self.clips = 0
 
     def __call__(self, result: ClipResult) -> None:
         self.clips += 1
         self.checked.update(result.checked)
         self.problems.extend(result.problems)
-        if result.mp4 is not None:
-            self.mp4_sizes.append(result.mp4)
+        for kind, fact in result.facts.items():
+            if fact is not None:
+                self.facts[kind].append(fact)
         if self.reporter is not None:
             self.reporter(1)
 
@@ -71,7 +72,7 @@ def verify_output(
         )
     manifest = Manifest(state)
     built = Built.load(state)
-    layout = built.of(EVENT_NPY).output
+    layout = built.of(JSON).output
     records = manifest.all_records()
     busy = running(state)
     plans = {(p.split, p.sequence): p for p in stored_plans(state)}
@@ -87,11 +88,18 @@ def verify_output(
                 tasks = sequence_tasks(
                     layout, *key, sequence_records, built, plans.get(key), source
                 )
-                _check_clips(tasks, collect, pool, workers)
+                events = source.events if source is not None else None
+                _check_clips(tasks, built, events, collect, pool, workers)
             finally:
                 if source is not None:
                     source.events.close()
-    problems = collect.problems + mp4_size_problems(collect.mp4_sizes, sources, built)
+    problems = collect.problems + [
+        problem
+        for kind in FILE_KINDS
+        for problem in kind.check_together(
+            collect.facts[kind.name], sources, built.options(kind), built.event_view(VIDEO)
+        )
+    ]
     found, collect.checked[JSON.name] = json_problems(state, records, built, dsec_root)
     checked_all = {c: collect.checked[c] for c in REPORT_COMPONENTS}
     return VerifyReport(checked_all, _drop_repeats(problems + found), collect.clips, busy)
@@ -104,7 +112,9 @@ def count_clips(out: Path) -> int:
 
 
 def _check_clips(
-    tasks: Iterable[ClipTask],
+    tasks: Iterable[CheckTask],
+    built: Built,
+    events: EventFiles | None,
     collect: Callable[[ClipResult], None],
     pool: ThreadPoolExecutor | None,
     workers: int,
@@ -112,12 +122,12 @@ def _check_clips(
     """Check clips on the pool, a few in flight (each may hold a clip's events); wait for all."""
     if pool is None:
         for task in tasks:
-            collect(check_clip(task))
+            collect(check_clip(task, built, events))
         return
     pending: set[Future[ClipResult]] = set()
     try:
         for task in tasks:
-            pending.add(pool.submit(check_clip, task))
+            pending.add(pool.submit(check_clip, task, built, events))
             if len(pending) >= 2 * workers:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:

@@ -124,7 +124,7 @@ def load_sources(
         found = discover_sequences(dsec_root, (split,), (sequence,), camera)[0]
         timestamps = read_timestamps(found.files.timestamps)
         frames = FrameSource.of(found, video, len(timestamps))
-        size = video_size(*frames.size(), built.of(MP4).video.size)
+        size = video_size(*frames.size(), built.options(MP4).size)
         EventFile(found.files.events_h5).close()  # raises InputError now, not in a worker
         plan = plans.get((split, sequence))
         replanned = plan is not None and plan.timestamps_sha256 != timestamps_digest(timestamps)

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from egpt_dsec.fs import is_temp_name
+from egpt_dsec.kinds import FILE_KINDS
 from egpt_dsec.layout.output import OutputLayout
 from egpt_dsec.reports.verify.report import TEMP, Problem
 
@@ -17,12 +18,13 @@ def temp_problems(layout: OutputLayout) -> tuple[list[Problem], int]:
     """
     problems = []
     folders = 0
+    held = frozenset(kind.name for kind in FILE_KINDS if kind.clip_folders)
     for folder, dirs, files in os.walk(layout.root):
         folders += 1
         here = Path(folder)
         problems += [_temp_problem(layout, here / n) for n in dirs + files if is_temp_name(n)]
         dirs[:] = sorted(
-            d for d in dirs if not is_temp_name(d) and not layout.is_clip_folder(here / d)
+            d for d in dirs if not is_temp_name(d) and not layout.is_clip_folder(here / d, held)
         )
     return problems, folders
 

@@ -14,16 +14,21 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from egpt_dsec.config import BuildConfig, config_from_json, config_to_json, to_json_value
+from egpt_dsec.config import (
+    BuildConfig,
+    config_from_json,
+    config_to_json,
+    current_name,
+    to_json_value,
+)
 from egpt_dsec.fs import atomic_write_bytes
-from egpt_dsec.kinds import BY_NAME, JSON, KINDS
+from egpt_dsec.kinds import BY_NAME, EVENT_NPY, EVENT_REF, KINDS, DatasetContext, Kind
 from egpt_dsec.layout.state import StateLayout
 from egpt_dsec.options import NEW, declared, value_of
+from egpt_dsec.state.manifest import Manifest
 
 KindOptions = dict[str, dict[str, Any]]  # kind -> dotted option -> JSON value
 
-# 0.1.0 recorded options by their last name ("crf"); the names are unique, so map them.
-_DOTTED = {d.name.rsplit(".", 1)[-1]: d.name for d in declared(BuildConfig)}
 # What an output recorded before an option existed was built with.
 _BEFORE = {
     d.name: to_json_value(d.flag.before)
@@ -35,7 +40,7 @@ _BEFORE = {
 def kind_options(config: BuildConfig) -> KindOptions:
     """For each kind, the options its bytes depend on (JSON-ready values)."""
     return {
-        kind.name: {name: to_json_value(value_of(config, name)) for name in kind.options}
+        kind.name: {name: to_json_value(value_of(config, name)) for name in kind.option_names}
         for kind in KINDS
     }
 
@@ -60,10 +65,23 @@ def load_options(state: StateLayout) -> KindOptions:
     recorded = json.loads(state.options_file.read_text())
     out = {}
     for kind, options in recorded.items():
-        named = {_DOTTED.get(name, name): value for name, value in options.items()}
-        older = {n: v for n, v in _BEFORE.items() if n in BY_NAME[kind].options}
-        out[kind] = older | named
+        named = {current_name(name): value for name, value in options.items()}
+        older = {n: v for n, v in _BEFORE.items() if n in BY_NAME[kind].option_names}
+        out[kind] = older | {n: v for n, v in named.items() if n in BY_NAME[kind].option_names}
     return out
+
+
+def migrate(state: StateLayout) -> None:
+    """Outputs of 0.2.0 built with ``--event-format ref`` recorded their events under
+    ``event_npy``; the ref store is its own kind now (called with the build's lock held)."""
+    if not state.options_file.is_file():
+        return
+    recorded = json.loads(state.options_file.read_text())
+    if recorded.get(EVENT_NPY.name, {}).get("event_format") != "ref":
+        return
+    recorded[EVENT_REF.name] = recorded.pop(EVENT_NPY.name)
+    Manifest(state).rename_component(EVENT_NPY.name, EVENT_REF.name)
+    atomic_write_bytes(state.options_file, json.dumps(recorded, indent=1, sort_keys=True).encode())
 
 
 def save_options(state: StateLayout, config: BuildConfig) -> None:
@@ -82,8 +100,8 @@ def changed_options(state: StateLayout, config: BuildConfig) -> dict[str, list[s
     current = kind_options(config)
     changes: dict[str, list[str]] = {}
     for kind in config.components:
-        if kind == JSON.name or kind not in recorded:
-            continue  # the JSON files are rewritten whole by every build
+        if BY_NAME[kind].per_dataset or kind not in recorded:
+            continue  # the JSON files and the card are rewritten whole by every build
         old, new = recorded[kind], current[kind]
         diffs = [
             f"{key}: {old.get(key)!r} -> {new.get(key)!r}"
@@ -114,5 +132,56 @@ def recorded_config(state: StateLayout, kind: str) -> BuildConfig:
     for that kind (an earlier build may have written it with other options)."""
     data = config_to_json(load_last_config(state))
     recorded = load_options(state).get(kind, {})
-    data.update({name: v for name, v in recorded.items() if name in BY_NAME[kind].options})
+    data.update({name: v for name, v in recorded.items() if name in BY_NAME[kind].option_names})
     return replace(config_from_json(data), out=state.out)
+
+
+def dataset_context(config: BuildConfig, splits: list[str]) -> DatasetContext:
+    """What the JSON files and the card are written from: the manifest's clips and every
+    kind the output holds, each with the options it was built with."""
+    state = StateLayout(config.out)
+    records = Manifest(state).all_records()
+    held = set(load_options(state)) | set(config.components)
+    kinds = tuple(
+        (kind, kind.options_of(_built_with(state, config, kind)))
+        for kind in KINDS
+        if kind.name in held
+    )
+    found = sorted({split for split, _ in records} | set(splits))
+    return DatasetContext(
+        config.output, config.dsec_root, config.camera, kinds, records, found,
+        data_options(config), command_line(config),
+    )  # fmt: skip
+
+
+def _built_with(state: StateLayout, config: BuildConfig, kind: Kind) -> BuildConfig:
+    if config.wants(kind.name) or not state.last_build_file.is_file():
+        return config
+    return recorded_config(state, kind.name)
+
+
+def data_options(config: BuildConfig) -> dict[str, Any]:
+    """The options the data depends on (not how it was run: paths, workers, executor)."""
+    names = {"splits", "sequences", "durations", "components"}
+    names |= {name for kind in config.kinds for name in kind.option_names}
+    return {k: v for k, v in config_to_json(config).items() if k in names}
+
+
+def command_line(config: BuildConfig) -> str:
+    """The build command that gives this data, with ``DSEC`` and ``OUT`` for the paths:
+    the options that differ from their defaults, in declaration order."""
+    words = ["egpt-dsec", "build", "--dsec-root", "DSEC", "--out", "OUT"]
+    for d in declared(BuildConfig):
+        if d.flag is None or d.required or d.name in ("workers",):
+            continue
+        value = value_of(config, d.name)
+        if value == d.default:
+            continue
+        if d.flag.switch:
+            words.append(d.flag.flag)
+        elif d.flag.to_value is not None:  # read from a file: its contents are in the card
+            words += [d.flag.flag, d.flag.flag.lstrip("-").upper() + "_FILE"]
+        else:
+            shown = d.flag.show(value) if d.flag.show else value
+            words += [d.flag.flag, str(shown)]
+    return " ".join(words)

@@ -1,4 +1,10 @@
-"""A clip's event ``.npy``: loaded without running its pickle, then checked event by event."""
+"""``event_npy``: each clip's events as EventGPT's pickled ``.npy`` dict.
+
+Written in the pass: the file is laid out from the clip's event count before its first
+event arrives, each block of events lands at its offset on the write lane, and the
+writer renames the file into place after the last one (``writers.event_npy``). ``verify``
+loads it without running its pickle and, with the DSEC root, compares every event.
+"""
 
 from __future__ import annotations
 
@@ -8,31 +14,84 @@ from typing import Any
 
 import numpy as np
 
-from egpt_dsec.events import EVENT_DTYPES, EVENT_FIELDS, SENSOR_HEIGHT, SENSOR_WIDTH
-from egpt_dsec.kinds import EVENT_NPY
+from egpt_dsec.events import EVENT_DTYPES, EVENT_FIELDS, SENSOR_HEIGHT, SENSOR_WIDTH, Events
+from egpt_dsec.kinds.base import WINDOWS, ClipPart, Found, Kind
+from egpt_dsec.kinds.contexts import CheckTask, Cost, CostModel, Throughput, UnitContext, Workload
+from egpt_dsec.plan.clips import Clip
 from egpt_dsec.render.rectify import rectify_run
-from egpt_dsec.reports.verify.report import Problem
-from egpt_dsec.reports.verify.task import ClipTask
 from egpt_dsec.safe_npy import NpyFormatError, UnsafeNpyError, load_event_npy
 from egpt_dsec.source.errors import InputError
 from egpt_dsec.source.h5events import EventFile
 from egpt_dsec.state.manifest import ClipRecord
-from egpt_dsec.writers.event_npy import ClipMetadata
+from egpt_dsec.writers.event_npy import ClipMetadata, EventNpyWriter, npy_file_size
 
+EVENT_BYTES = sum(dtype.itemsize for dtype in EVENT_DTYPES.values())
 # Keys of our event files, in the order EventGPT's scripts wrote them.
 NPY_KEYS = (*EVENT_FIELDS, *(f.name for f in fields(ClipMetadata)))
 CHECK_CHUNK = 4_000_000  # events compared per step: bounds the extra memory per clip
 
 
-def npy_problems(task: ClipTask, events: EventFile | None) -> list[Problem]:
-    path = task.path(EVENT_NPY)
-    if path.name not in task.listing[EVENT_NPY.name]:
-        return [task.problem(EVENT_NPY.name, path, "missing")]
-    what = _npy_problem(path, task, events)
-    return [task.problem(EVENT_NPY.name, path, what)] if what else []
+class NpyPart(ClipPart):
+    """Chunks written at their offsets by the write lane, which also renames the file
+    into place after the last one."""
+
+    wants_events = True
+
+    def __init__(
+        self, kind: Kind, ctx: UnitContext, clip: Clip, num_events: int, options: Any
+    ) -> None:
+        super().__init__(kind, ctx, clip, num_events, options)
+        self._writer = EventNpyWriter(self.path(), ClipMetadata.of(clip, num_events))
+
+    def feed_events(self, offset: int, events: Events) -> None:
+        lane, weight = self.ctx.lanes.writes, len(events) * EVENT_BYTES
+        self.pending.append(lane.submit(self._write, offset, events, weight=weight))
+
+    def close(self) -> None:
+        self.pending.append(self.ctx.lanes.writes.submit(self._commit))
+
+    def _write(self, offset: int, events: Events) -> None:
+        with self.ctx.stats.timed("write_npy"):
+            self._writer.write(offset, events)
+
+    def _commit(self) -> None:
+        with self.ctx.stats.timed("write_npy"):
+            self._writer.commit()
+
+    def abort(self) -> None:
+        self._writer.abort()
 
 
-def _npy_problem(path: Path, task: ClipTask, events: EventFile | None) -> str | None:
+class EventNpyKind(Kind):
+    def part_type(self, options: Any) -> type[ClipPart]:
+        return NpyPart
+
+    def clip_cost(self, clip: Clip, events: int, options: Any, model: CostModel) -> Cost:
+        return Cost(1, npy_file_size(ClipMetadata.of(clip, events)))
+
+    def cpu_seconds(self, work: Workload, options: Any, speed: Throughput) -> float:
+        """Pushing the bytes to the disk costs CPU as long as writing them takes."""
+        return work.bytes.get(self.name, 0.0) / speed.disk_bytes_per_s
+
+    def check(self, task: CheckTask, options: Any, events: EventFile | None) -> Found:
+        path = task.path(self)
+        if not task.present(self, path):
+            return [task.problem(self.name, path, "missing")]
+        what = _npy_problem(path, task, events)
+        return [task.problem(self.name, path, what)] if what else []
+
+
+EVENT_NPY = EventNpyKind(
+    "event_npy",
+    template="{sequence}/{clip}.npy",
+    entry_key="event_data",
+    depends_on=(*WINDOWS, "image_idx", "rectify_events"),
+    checked_by="loaded with a restricted unpickler: keys, dtypes, count, time range, "
+    "and with --dsec-root the very events of the source window",
+)
+
+
+def _npy_problem(path: Path, task: CheckTask, events: EventFile | None) -> str | None:
     """The first thing wrong with an event file that exists, or None."""
     try:
         data = load_event_npy(path)
@@ -47,7 +106,7 @@ def _npy_problem(path: Path, task: ClipTask, events: EventFile | None) -> str | 
     return (
         _arrays_problem(data, task.record)
         or _metadata_problem(data, task)
-        or _events_problem(data, task.record)
+        or events_problem(data, task.record)
         or _source_problem(data, task, events)
     )
 
@@ -63,7 +122,7 @@ def _arrays_problem(data: dict[str, Any], r: ClipRecord) -> str | None:
     return None
 
 
-def _metadata_problem(data: dict[str, Any], task: ClipTask) -> str | None:
+def _metadata_problem(data: dict[str, Any], task: CheckTask) -> str | None:
     r = task.record
     expected = {
         "time_start": r.t0,
@@ -87,7 +146,7 @@ def _is_int(value: Any, want: int) -> bool:
     return isinstance(value, int | np.integer) and int(value) == want
 
 
-def _events_problem(data: dict[str, Any], record: ClipRecord) -> str | None:
+def events_problem(data: dict[str, Any], record: ClipRecord) -> str | None:
     """Sorted, inside [t0, t1), on the sensor, polarities 0 and 1."""
     p, t, x, y = (data[name] for name in EVENT_FIELDS)
     n = record.num_events
@@ -105,7 +164,7 @@ def _events_problem(data: dict[str, Any], record: ClipRecord) -> str | None:
     return None
 
 
-def _source_problem(data: dict[str, Any], task: ClipTask, events: EventFile | None) -> str | None:
+def _source_problem(data: dict[str, Any], task: CheckTask, events: EventFile | None) -> str | None:
     """With DSEC: the events equal the source window's (rectified, if the build did)."""
     if events is None or task.source is None:
         return None

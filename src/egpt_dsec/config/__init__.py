@@ -11,28 +11,19 @@ from typing import Any, Literal
 
 from egpt_dsec import argtypes
 from egpt_dsec.durations import DEFAULT_DURATIONS, Duration
-from egpt_dsec.kinds import KIND_NAMES
+from egpt_dsec.kinds import BY_NAME, DEFAULT_COMPONENTS, EVENT_NPY, EVENT_REF, KIND_NAMES, Kind
+from egpt_dsec.kinds.dataset_json import JsonOptions
+from egpt_dsec.kinds.event_image import EventImageOptions
+from egpt_dsec.kinds.mp4 import Mp4Options
+from egpt_dsec.kinds.video import FrameFolderOptions
 from egpt_dsec.layout.output import LEGACY, OUTPUT_LAYOUTS, STANDARD, OutputLayout
 from egpt_dsec.options import build_from, check_choices, declared, option, value_of
 from egpt_dsec.plan.clips import IMAGE_IDX_RULES
 
-IMAGE_STYLES: tuple[str, ...] = ("last", "red", "blue", "gray")
-FRAME_MODES: tuple[str, ...] = ("hardlink", "copy", "symlink")
-MP4_MODES: tuple[str, ...] = ("encode", "remux")
 EVENT_FORMATS: tuple[str, ...] = ("npy", "ref")
 CAMERA_VIEW, EVENT_VIEW = "camera", "event"  # --frames-view: DSEC's frames, or warped
 FRAME_VIEWS: tuple[str, ...] = (CAMERA_VIEW, EVENT_VIEW)
 CAMERAS: tuple[str, ...] = ("left", "right")
-
-ImageStyle = Literal["last", "red", "blue", "gray"]
-FrameMode = Literal["hardlink", "copy", "symlink"]
-
-DEFAULT_QUESTIONS: tuple[str, ...] = (
-    "Describe what happens in this event stream.",
-    "What objects are moving in the scene, and how?",
-    "Summarize the motion captured by the event camera.",
-    "What is the camera observing in this clip?",
-)
 
 
 def _labels(durations: tuple[Duration, ...]) -> str:
@@ -41,103 +32,6 @@ def _labels(durations: tuple[Duration, ...]) -> str:
 
 def _csv(values: tuple[str, ...] | None) -> str:
     return "all" if values is None else ",".join(values)
-
-
-@dataclass(frozen=True)
-class EventImageOptions:
-    """How each clip's events are drawn: N images split by event count."""
-
-    count: int = option(5, flag="--event-images", help="images per clip", example="1", parse=int)
-    rate_hz: float | None = option(
-        None,
-        flag="--event-image-rate",
-        help="images per second of clip instead of a fixed count (N = duration x Hz, >= 1)",
-        example="2",
-        parse=float,
-    )
-    style: ImageStyle = option(
-        "last",
-        flag="--event-image-style",
-        help="last: the last event at a pixel wins (EventGPT inference); red/blue: that "
-        "polarity wins (EventGPT training loader); gray: accumulated polarity, RGBA",
-        example="red",
-        choices=IMAGE_STYLES,
-    )
-    compress_level: int = option(
-        1, flag="--png-compress", help="PNG zlib level 0-9", example="6", parse=int
-    )
-
-    def __post_init__(self) -> None:
-        check_choices(self)
-        if self.count < 1:
-            raise ValueError(f"event images per clip must be >= 1, got {self.count}")
-        if self.rate_hz is not None and self.rate_hz <= 0:
-            raise ValueError(f"event image rate must be > 0 Hz, got {self.rate_hz}")
-        if not 0 <= self.compress_level <= 9:
-            raise ValueError(f"PNG compress level must be 0..9, got {self.compress_level}")
-
-    def count_for(self, duration: Duration) -> int:
-        if self.rate_hz is None:
-            return self.count
-        return max(1, round(duration.seconds * self.rate_hz))
-
-
-@dataclass(frozen=True)
-class VideoOptions:
-    """How clip frames become an H.264 MP4 (Video-LLaVA) and a frame folder."""
-
-    fps: int = 20  # DSEC frames are 20 Hz: one MP4 frame per image
-    preset: str = option("fast", flag="--preset", help="x264 preset", example="medium")
-    crf: int = option(
-        28, flag="--crf", help="x264 constant rate factor 0-51", example="23", parse=int
-    )
-    size: tuple[int, int] | None = option(
-        None,
-        flag="--video-size",
-        help="MP4 size WxH, made even for yuv420p (default: the source size)",
-        example="640x480",
-        parse=argtypes.size,
-    )
-    mode: Literal["encode", "remux"] = option(
-        "remux",
-        flag="--mp4-mode",
-        help="remux: encode each work unit once and cut every clip by packet copy; "
-        "encode: one encode per clip",
-        example="encode",
-        choices=MP4_MODES,
-    )
-    frames: FrameMode = option(
-        "hardlink",
-        flag="--frames",
-        help="how clip frame folders get the PNGs (hardlink falls back to copy across "
-        "file systems)",
-        example="symlink",
-        choices=FRAME_MODES,
-    )
-
-    def __post_init__(self) -> None:
-        check_choices(self)
-        if not 0 <= self.crf <= 51:
-            raise ValueError(f"crf must be 0..51, got {self.crf}")
-        if self.fps <= 0:
-            raise ValueError(f"fps must be > 0, got {self.fps}")
-        if self.size is not None and (self.size[0] < 2 or self.size[1] < 2):
-            raise ValueError(f"video size must be at least 2x2, got {self.size}")
-
-
-def read_questions(path: Path) -> tuple[str, ...]:
-    """One question per line; blank lines are skipped."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ValueError(
-            f"--questions {path}: cannot be read ({exc.strerror or exc}); "
-            "give a text file with one question per line"
-        ) from None
-    questions = tuple(line.strip() for line in text.splitlines() if line.strip())
-    if not questions:
-        raise ValueError(f"--questions {path}: the file holds no question (one per line)")
-    return questions
 
 
 @dataclass(frozen=True)
@@ -185,9 +79,9 @@ class BuildConfig:
         0.5, flag="--overlap", help="window overlap, 0 <= overlap < 1", example="0", parse=float
     )
     components: tuple[str, ...] = option(
-        KIND_NAMES,
+        DEFAULT_COMPONENTS,
         flag="--components",
-        help="output kinds to write",
+        help=f"output kinds to write, of {','.join(KIND_NAMES)}",
         example="event_npy,json",
         parse=argtypes.csv_list,
         show=",".join,
@@ -196,22 +90,11 @@ class BuildConfig:
     workers: int = option(
         1, flag="--workers", help="jobs (work units) run in parallel", example="2", parse=int
     )
-    images: EventImageOptions = field(default_factory=EventImageOptions)
-    video: VideoOptions = field(default_factory=VideoOptions)
-    questions: tuple[str, ...] = option(
-        DEFAULT_QUESTIONS,
-        flag="--questions",
-        help="text file, one question per line, for the human turn (default: 4 built in)",
-        example="questions.txt",
-        parse=Path,
-        to_value=read_questions,
-        show=lambda q: f"{len(q)} built in",
-    )
     event_format: Literal["npy", "ref"] = option(
         "npy",
         flag="--event-format",
-        help="npy: a copy of the events per clip; ref: the JSON points into the source "
-        "events.h5, read with egpt_dsec.load_clip_events",
+        help="npy: a copy of the events per clip (event_npy); ref: no copy, the JSON points "
+        "into the source events.h5, read with egpt_dsec.load_clip_events (event_ref)",
         example="ref",
         choices=EVENT_FORMATS,
     )
@@ -263,6 +146,11 @@ class BuildConfig:
         before=STANDARD,
     )
     max_chunk_events: int = 4_000_000  # events read per step: bounds a job's memory
+    # Each kind's own options, in a group named after it (``Kind.options_type``).
+    event_image: EventImageOptions = field(default_factory=EventImageOptions)
+    video: FrameFolderOptions = field(default_factory=FrameFolderOptions)
+    mp4: Mp4Options = field(default_factory=Mp4Options)
+    json: JsonOptions = field(default_factory=JsonOptions)
 
     def __post_init__(self) -> None:
         check_choices(self)
@@ -277,9 +165,10 @@ class BuildConfig:
             raise ValueError("no durations selected")
         if self.workers < 1:
             raise ValueError(f"workers must be >= 1, got {self.workers}")
-        if not self.questions:
-            raise ValueError("the question list is empty")
-        if self.rectify_events and self.event_format == "ref":
+        if self.event_format == "ref":  # the ref store stands where the npy files would
+            swapped = (EVENT_REF.name if c == EVENT_NPY.name else c for c in self.components)
+            object.__setattr__(self, "components", tuple(dict.fromkeys(swapped)))
+        if self.rectify_events and self.wants(EVENT_REF.name):
             raise ValueError(
                 "--rectify-events needs --event-format npy: a ref entry points at the raw "
                 "events of the source, which are not rectified"
@@ -299,6 +188,15 @@ class BuildConfig:
     def wants(self, kind: str) -> bool:
         return kind in self.components
 
+    @property
+    def kinds(self) -> tuple[Kind, ...]:
+        """The kinds this build writes, in registry order."""
+        return tuple(k for k in BY_NAME.values() if k.name in self.components)
+
+    def options_of(self, kind: Kind) -> Any:
+        """``kind``'s own options group (None for a kind without options)."""
+        return kind.options_of(self)
+
 
 def to_json_value(value: Any) -> Any:
     """An option value in the JSON form the state files store."""
@@ -316,15 +214,25 @@ def config_to_json(config: BuildConfig) -> dict[str, Any]:
     return {d.name: to_json_value(value_of(config, d.name)) for d in declared(BuildConfig)}
 
 
+def current_name(name: str) -> str:
+    """An option's dotted name today, from the name an older output recorded: 0.1.0 wrote
+    last names (``crf``), 0.2.0 other groups (``video.crf``, ``images.count``); last
+    names are unique, so they map."""
+    return _BY_LAST_NAME.get(name.rsplit(".", 1)[-1], name)
+
+
 def config_from_json(data: dict[str, Any]) -> BuildConfig:
-    """The inverse of :func:`config_to_json` (also reads the nested form of 0.1.0)."""
-    flat = _flatten(data)
+    """The inverse of :func:`config_to_json` (also reads the names of older versions)."""
+    flat = {current_name(name): value for name, value in _flatten(data).items()}
     values = {}
     for d in declared(BuildConfig):
         if d.name in flat:
             hint = typing.get_type_hints(d.owner)[d.field.name]
             values[d.name] = _from_json_value(hint, flat[d.name])
     return typing.cast(BuildConfig, build_from(BuildConfig, values))
+
+
+_BY_LAST_NAME = {d.name.rsplit(".", 1)[-1]: d.name for d in declared(BuildConfig)}
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:

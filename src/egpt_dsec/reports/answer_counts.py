@@ -6,9 +6,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from egpt_dsec.config.record import load_last_config
 from egpt_dsec.durations import Duration
 from egpt_dsec.layout.state import StateLayout
-from egpt_dsec.state.options_record import load_last_config
 
 
 @dataclass(frozen=True)
