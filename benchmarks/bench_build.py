@@ -60,10 +60,9 @@ from benchkit import (
     verdict,
 )
 from egpt_dsec import argtypes
-from egpt_dsec.config import MP4_MODES
 from egpt_dsec.durations import DEFAULT_DURATIONS, Duration
 from egpt_dsec.kinds import KIND_NAMES
-from egpt_dsec.kinds.mp4 import Mp4Options
+from egpt_dsec.kinds.mp4 import MP4_MODES, Mp4Options
 
 # ---------------------------------------------------------------------------
 # Arguments

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from egpt_dsec.kinds.event_npy import EVENT_BYTES
 
 from bench_runs import BuildRun
 from egpt_dsec.config import BuildConfig
 from egpt_dsec.events import Events
 from egpt_dsec.fs import WriteBehind
+from egpt_dsec.kinds.event_npy import EVENT_BYTES
 from egpt_dsec.layout.state import sequence_of
 from egpt_dsec.render.event_image import PartPainter
 from egpt_dsec.source.discover import SequenceSource, discover_sequences
