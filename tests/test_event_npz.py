@@ -276,7 +276,7 @@ def test_a_failed_write_fails_the_writer(tmp_path: Path, monkeypatch: pytest.Mon
             raise OSError(28, "No space left on device")
         os.pwrite(fd, data, offset)
 
-    monkeypatch.setattr(event_npz, "_pwrite_all", flaky)
+    monkeypatch.setattr(event_npz, "pwrite_all", flaky)
     writer = EventNpzWriter(path, 60)
     with pytest.raises(OSError, match="No space"):
         writer.write(0, events)

@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
+
 TEMP_MARK = ".tmp-"
 _counter = itertools.count()
 
@@ -185,3 +187,17 @@ class WriteBehind:
         if _ADVISE is not None:
             _ADVISE(self.fd, 0, 0, os.POSIX_FADV_DONTNEED)
         self._ranges.clear()
+
+
+def le_bytes(arr: np.ndarray) -> memoryview:
+    """The array's data as contiguous little-endian bytes (no copy when already so)."""
+    le = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<"))
+    return le.data.cast("B")
+
+
+def pwrite_all(fd: int, data: memoryview, offset: int) -> None:
+    """pwrite may write less than asked (e.g. >2 GiB on Linux): loop until done."""
+    while data:
+        written = os.pwrite(fd, data, offset)
+        data = data[written:]
+        offset += written

@@ -12,6 +12,7 @@ from egpt_dsec.kinds.contexts import CheckTask, Problem, UnitContext
 from egpt_dsec.kinds.dataset_json import JSON
 from egpt_dsec.kinds.event_image import EVENT_IMAGE
 from egpt_dsec.kinds.event_npy import EVENT_NPY
+from egpt_dsec.kinds.event_npz import EVENT_NPZ
 from egpt_dsec.kinds.event_ref import EVENT_REF
 from egpt_dsec.kinds.mp4 import MP4
 from egpt_dsec.kinds.video import VIDEO
@@ -22,6 +23,7 @@ KINDS: tuple[Kind, ...] = (
     EVENT_IMAGE,
     VIDEO,
     MP4,
+    EVENT_NPZ,
     JSON,
     CARD,
 )
@@ -44,6 +46,7 @@ __all__ = [
     "DEFAULT_COMPONENTS",
     "EVENT_IMAGE",
     "EVENT_NPY",
+    "EVENT_NPZ",
     "EVENT_REF",
     "FILE_KINDS",
     "FILE_KIND_NAMES",

@@ -107,7 +107,7 @@ def _npy_problem(path: Path, task: CheckTask, events: EventFile | None) -> str |
         _arrays_problem(data, task.record)
         or _metadata_problem(data, task)
         or events_problem(data, task.record)
-        or _source_problem(data, task, events)
+        or source_problem(data, task, events)
     )
 
 
@@ -164,7 +164,7 @@ def events_problem(data: dict[str, Any], record: ClipRecord) -> str | None:
     return None
 
 
-def _source_problem(data: dict[str, Any], task: CheckTask, events: EventFile | None) -> str | None:
+def source_problem(data: dict[str, Any], task: CheckTask, events: EventFile | None) -> str | None:
     """With DSEC: the events equal the source window's (rectified, if the build did)."""
     if events is None or task.source is None:
         return None

@@ -24,10 +24,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import numpy as np
-
 from egpt_dsec.events import EVENT_DTYPES, EVENT_FIELDS, Events
-from egpt_dsec.fs import WriteBehind, remove_path, temp_path_for
+from egpt_dsec.fs import WriteBehind, le_bytes, pwrite_all, remove_path, temp_path_for
 from egpt_dsec.plan.clips import Clip
 from egpt_dsec.writers.npy_pickle import (
     ARRAY_SUFFIX,
@@ -150,12 +148,6 @@ def npy_file_size(meta: ClipMetadata) -> int:
     return _Layout.for_meta(meta).size
 
 
-def _le_bytes(arr: np.ndarray) -> memoryview:
-    """The array's data as contiguous little-endian bytes (no copy when already so)."""
-    le = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<"))
-    return le.data.cast("B")
-
-
 def event_npy_bytes(events: Events, meta: ClipMetadata) -> bytes:
     """The whole file in memory, byte-identical to what EventNpyWriter produces."""
     layout = _Layout.for_meta(meta)
@@ -165,7 +157,7 @@ def event_npy_bytes(events: Events, meta: ClipMetadata) -> bytes:
     for pos, piece in layout.static:
         out[pos : pos + len(piece)] = piece
     for region in layout.regions:
-        data = _le_bytes(getattr(events, region.name))
+        data = le_bytes(getattr(events, region.name))
         out[region.offset : region.offset + len(data)] = data
     return bytes(out)
 
@@ -241,14 +233,6 @@ class _Coverage:
         return out
 
 
-def _pwrite_all(fd: int, data: memoryview, offset: int) -> None:
-    """pwrite may write less than asked (e.g. >2 GiB on Linux): loop until done."""
-    while data:
-        written = os.pwrite(fd, data, offset)
-        data = data[written:]
-        offset += written
-
-
 class EventNpyWriter:
     """Write one clip's event .npy in chunks, then publish it atomically.
 
@@ -272,7 +256,7 @@ class EventNpyWriter:
         try:
             os.ftruncate(self._fd, self._layout.size)
             for pos, piece in self._layout.static:
-                _pwrite_all(self._fd, memoryview(piece), pos)
+                pwrite_all(self._fd, memoryview(piece), pos)
         except BaseException:
             self._discard()
             raise
@@ -284,9 +268,9 @@ class EventNpyWriter:
             self._coverage.add(offset, offset + len(events))
             try:
                 for region in self._layout.regions:
-                    data = _le_bytes(getattr(events, region.name))
+                    data = le_bytes(getattr(events, region.name))
                     start = region.offset + offset * region.itemsize
-                    _pwrite_all(self._fd, data, start)
+                    pwrite_all(self._fd, data, start)
                     self._behind.wrote(start, len(data))
             except BaseException:
                 self._state = "failed"  # positions are marked written but may not be

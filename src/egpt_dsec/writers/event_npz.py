@@ -21,8 +21,7 @@ from types import TracebackType
 import numpy as np
 
 from egpt_dsec.events import Events
-from egpt_dsec.fs import WriteBehind, remove_path, temp_path_for
-from egpt_dsec.writers.event_npy import _le_bytes, _pwrite_all
+from egpt_dsec.fs import WriteBehind, le_bytes, pwrite_all, remove_path, temp_path_for
 
 # Archive order, so also the order of ``np.load(path).files``: the order EventBench
 # unpacks them and the columns of its Nx4 ``event_data`` alternative.
@@ -160,7 +159,7 @@ def event_npz_bytes(events: Events) -> bytes:
     out = bytearray(layout.size)
     crcs = _start_crcs(len(events))
     for m in layout.members:
-        data = _le_bytes(getattr(events, m.name))
+        data = le_bytes(getattr(events, m.name))
         crcs[m.name] = zlib.crc32(data, crcs[m.name])
         out[m.data_offset : m.data_offset + len(data)] = data
     for pos, piece in layout.pieces(crcs):
@@ -213,9 +212,9 @@ class EventNpzWriter:
                 )
             try:
                 for m in self._layout.members:
-                    data = _le_bytes(getattr(events, m.name))
+                    data = le_bytes(getattr(events, m.name))
                     start = m.data_offset + offset * MEMBER_DTYPES[m.name].itemsize
-                    _pwrite_all(self._fd, data, start)
+                    pwrite_all(self._fd, data, start)
                     self._behind.wrote(start, len(data))
                     self._crcs[m.name] = zlib.crc32(data, self._crcs[m.name])
             except BaseException:
@@ -250,7 +249,7 @@ class EventNpzWriter:
     def _write_headers(self) -> None:
         """Local headers, npy headers, directory and end records, with the CRCs so far."""
         for pos, piece in self._layout.pieces(self._crcs):
-            _pwrite_all(self._fd, memoryview(piece), pos)
+            pwrite_all(self._fd, memoryview(piece), pos)
 
     def abort(self) -> None:
         """Drop the temp file; the final name is left untouched. Safe to repeat."""
