@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from egpt_dsec.events import Events
+from egpt_dsec.render.tensor_kernels import half_bits
 from egpt_dsec.render.tensor_spec import TensorSpec, parse_tensor_specs
 from egpt_dsec.render.tensors import (
     TensorAccumulator,
@@ -436,3 +437,17 @@ def test_memory_stays_at_a_couple_of_bins_with_1000_bins(kind: str) -> None:
     # O(bins) would be >= 1000 bins x 0.3 MB; this is the live arrays + a bin's work (the
     # time surface: 4.9 MB state, 2.5 MB float64 scratch, 2 x 1.2 MB surfaces)
     assert peak < 2.5 * one_bin, f"{spec.text}: peak {peak / 1e6:.1f} MB"
+
+
+def test_float16_rounding_of_the_time_surface_is_numpys() -> None:
+    """decay rounds float64 to float16 itself (numpy's cast is ~20x slower): every float16
+    of [0, 1], the midpoints between them and their float64 neighbours, random values."""
+    rng = np.random.default_rng(0)
+    halves = np.arange(0x3C01, dtype=np.uint16).view(np.float16).astype(np.float64)
+    mids = (halves[:-1] + halves[1:]) / 2
+    values = np.concatenate(
+        [halves, mids, np.nextafter(mids, 0), np.nextafter(mids, 1), rng.random(50_000),
+         np.exp(-18 * rng.random(50_000)), [2.0**-25, np.nextafter(2.0**-25, 1), 5e-324]]
+    )  # fmt: skip
+    got = np.array([half_bits(int(b)) for b in values.view(np.int64)], dtype=np.uint16)
+    assert_same(got.view(np.float16), values.astype(np.float16))

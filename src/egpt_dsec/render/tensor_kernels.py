@@ -119,16 +119,52 @@ def stamp_latest(
         last[j] = t[i] - t0
 
 
+# exp(-x) for x >= this is below 2**-25 (half the smallest float16), even with libm's
+# error: its float16 is +0, so the exp is skipped. exp(-17.5) = 2.5e-8 < 2.98e-8.
+DECAY_ZERO = 17.5
+
+
+_HALF_NORMAL = np.int64(1023 - 14) << 52  # the float64 bits of 2**-14, the least normal half
+_REBIAS = np.int64(1023 - 15) << 10  # float64 -> float16 exponent bias, at the half's place
+_ROUND = (np.int64(1) << 41) - 1  # just under half a float16 ulp, at the float64's place
+
+
 @njit(cache=True, nogil=True)
-def decay(last: NDArray[np.int64], out: NDArray[np.float64], end: int, bins: int, q: int) -> None:
-    """out = exp(-(end - last * bins) / q) where a cell fired (last >= 0), else 0.
+def half_bits(bits: int) -> int:
+    """The float16 bits of the float64 whose bits are ``bits``, for 0 <= value <= 1:
+    rounded to nearest, ties to even, as numpy's float64 -> float16 cast (which is a slow
+    software conversion: numpy uses no F16C instruction for float64)."""
+    if bits >= _HALF_NORMAL:  # keep 10 of the 52 mantissa bits; a carry bumps the exponent
+        return int(((bits + _ROUND + ((bits >> 42) & 1)) >> 42) - _REBIAS)
+    field = bits >> 52  # a subnormal float16, in units of 2**-24
+    shift = 28 - (field - 1023)  # value = sig * 2**-24 / 2**shift
+    if field == 0 or shift >= 54:  # zero, a float64 subnormal, or below 2**-25
+        return 0
+    sig = (bits & ((np.int64(1) << 52) - 1)) | (np.int64(1) << 52)
+    kept = sig >> shift
+    rest = sig - (kept << shift)
+    half = np.int64(1) << (shift - 1)
+    if rest > half or (rest == half and kept & 1):
+        kept += 1  # 1024 = the least normal half, as it should
+    return int(kept)
+
+
+@njit(cache=True, nogil=True)
+def decay(last: NDArray[np.int64], out: NDArray[np.uint16], end: int, bins: int, q: int) -> None:
+    """out (float16 bits) = exp(-(end - last * bins) / q) where a cell fired (last >= 0),
+    else 0.
 
     ``end`` is (i + 1) * (t1 - t0), the end of surface i scaled by ``bins``; the integer
-    difference and ``q`` are exact in float64, the quotient is IEEE-rounded, exp is libm's.
+    difference and ``q`` are exact in float64, the quotient is IEEE-rounded, exp is libm's,
+    the float16 rounding is numpy's (``half_bits``).
     """
+    value = np.empty(1, dtype=np.float64)
+    value_bits = value.view(np.int64)  # the float64's bits, to round them to float16
     for j in range(last.shape[0]):
         v = last[j]
-        if v < 0:
-            out[j] = 0.0
-        else:
-            out[j] = math.exp(-(np.float64(end - v * bins) / np.float64(q)))
+        out[j] = 0
+        if v >= 0:
+            x = np.float64(end - v * bins) / np.float64(q)
+            if x < DECAY_ZERO:
+                value[0] = math.exp(-x)
+                out[j] = half_bits(value_bits[0])
