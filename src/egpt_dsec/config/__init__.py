@@ -14,11 +14,13 @@ from egpt_dsec.durations import DEFAULT_DURATIONS, Duration
 from egpt_dsec.kinds import BY_NAME, DEFAULT_COMPONENTS, EVENT_NPY, EVENT_REF, KIND_NAMES, Kind
 from egpt_dsec.kinds.dataset_json import JsonOptions
 from egpt_dsec.kinds.event_image import EventImageOptions
+from egpt_dsec.kinds.event_tensor import EVENT_TENSOR, TensorOptions
 from egpt_dsec.kinds.mp4 import Mp4Options
 from egpt_dsec.kinds.video import FrameFolderOptions
 from egpt_dsec.layout.output import LEGACY, OUTPUT_LAYOUTS, STANDARD, OutputLayout
 from egpt_dsec.options import build_from, check_choices, declared, option, value_of
 from egpt_dsec.plan.clips import IMAGE_IDX_RULES
+from egpt_dsec.render.tensor_spec import TensorSpec, parse_tensor_specs
 
 EVENT_FORMATS: tuple[str, ...] = ("npy", "ref")
 CAMERA_VIEW, EVENT_VIEW = "camera", "event"  # --frames-view: DSEC's frames, or warped
@@ -150,6 +152,7 @@ class BuildConfig:
     event_image: EventImageOptions = field(default_factory=EventImageOptions)
     video: FrameFolderOptions = field(default_factory=FrameFolderOptions)
     mp4: Mp4Options = field(default_factory=Mp4Options)
+    event_tensor: TensorOptions = field(default_factory=TensorOptions)
     json: JsonOptions = field(default_factory=JsonOptions)
 
     def __post_init__(self) -> None:
@@ -165,9 +168,9 @@ class BuildConfig:
             raise ValueError("no durations selected")
         if self.workers < 1:
             raise ValueError(f"workers must be >= 1, got {self.workers}")
-        if self.event_format == "ref":  # the ref store stands where the npy files would
-            swapped = (EVENT_REF.name if c == EVENT_NPY.name else c for c in self.components)
-            object.__setattr__(self, "components", tuple(dict.fromkeys(swapped)))
+        object.__setattr__(self, "components", self._resolved_components())
+        if self.wants(EVENT_TENSOR.name) and not self.event_tensor.specs:
+            raise ValueError("event_tensor needs --tensors, e.g. --tensors voxel:5")
         if self.rectify_events and self.wants(EVENT_REF.name):
             raise ValueError(
                 "--rectify-events needs --event-format npy: a ref entry points at the raw "
@@ -175,6 +178,16 @@ class BuildConfig:
             )
         if self.shard_seconds is not None and self.shard_seconds <= 0:
             raise ValueError(f"shard length must be > 0 s, got {self.shard_seconds}")
+
+    def _resolved_components(self) -> tuple[str, ...]:
+        """``--tensors`` asks for event tensors; ``--event-format ref`` puts the ref store
+        where the npy files would be."""
+        found = list(self.components)
+        if self.event_tensor.specs and EVENT_TENSOR.name not in found:
+            found.append(EVENT_TENSOR.name)
+        if self.event_format == "ref":
+            found = [EVENT_REF.name if c == EVENT_NPY.name else c for c in found]
+        return tuple(dict.fromkeys(found))
 
     @property
     def output(self) -> OutputLayout:
@@ -204,6 +217,8 @@ def to_json_value(value: Any) -> Any:
         return str(value)
     if isinstance(value, Duration):
         return value.label
+    if isinstance(value, TensorSpec):
+        return value.text
     if isinstance(value, tuple):
         return [to_json_value(v) for v in value]
     return value
@@ -253,5 +268,7 @@ def _from_json_value(hint: Any, value: Any) -> Any:
     if isinstance(value, list):
         if Duration in typing.get_args(hint):
             return tuple(Duration.parse(v) for v in value)
+        if TensorSpec in typing.get_args(hint):
+            return parse_tensor_specs(",".join(value))
         return tuple(value)
     return value

@@ -14,6 +14,7 @@ from egpt_dsec.kinds.event_image import EVENT_IMAGE
 from egpt_dsec.kinds.event_npy import EVENT_NPY
 from egpt_dsec.kinds.event_npz import EVENT_NPZ
 from egpt_dsec.kinds.event_ref import EVENT_REF
+from egpt_dsec.kinds.event_tensor import EVENT_TENSOR
 from egpt_dsec.kinds.mp4 import MP4
 from egpt_dsec.kinds.video import VIDEO
 
@@ -23,6 +24,7 @@ KINDS: tuple[Kind, ...] = (
     EVENT_IMAGE,
     VIDEO,
     MP4,
+    EVENT_TENSOR,
     EVENT_NPZ,
     JSON,
     CARD,
@@ -48,6 +50,7 @@ __all__ = [
     "EVENT_NPY",
     "EVENT_NPZ",
     "EVENT_REF",
+    "EVENT_TENSOR",
     "FILE_KINDS",
     "FILE_KIND_NAMES",
     "JSON",

@@ -90,7 +90,7 @@ class ClipPart:
         self.options = options
         self.pending: list[Future[Any]] = []
 
-    def path(self, part: int = 0) -> Path:
+    def path(self, part: int | str = 0) -> Path:
         return self.ctx.clip_path(self.kind, self.clip.duration, self.clip.index, part)
 
     def feed_events(self, offset: int, events: Events) -> None:
@@ -197,7 +197,7 @@ class Kind:
         r = entry.record
         return {self.entry_key: place(entry, self, self.clip_rel(entry.sequence, r.clip))}
 
-    def clip_rel(self, sequence: str, index: int, part: int = 0) -> str:
+    def clip_rel(self, sequence: str, index: int, part: int | str = 0) -> str:
         return clip_rel(self, sequence, index, part)
 
     # --- plan -----------------------------------------------------------------------------
@@ -216,9 +216,10 @@ class Kind:
         """One-core seconds of its stages for the whole build."""
         return 0.0
 
-    def probe(self, sample: Events, options: Any) -> float:
-        """Seconds per clip event of its own work, measured on real events (0: none)."""
-        return 0.0
+    def probe(self, sample: Events, options: Any) -> dict[str, float]:
+        """Seconds of its own work measured on real events (``Throughput.per_event``
+        keys: its name for a clip event, and any of its own)."""
+        return {}
 
     # --- verify ---------------------------------------------------------------------------
 

@@ -84,7 +84,9 @@ class UnitContext:
     stats: Stats
     lanes: LaneSet
 
-    def clip_path(self, kind: KindFiles, duration: Duration, index: int, part: int = 0) -> Path:
+    def clip_path(
+        self, kind: KindFiles, duration: Duration, index: int, part: int | str = 0
+    ) -> Path:
         return self.layout.clip_path(kind, self.split, duration, self.sequence, index, part)
 
 
@@ -169,7 +171,7 @@ class CheckTask:
     def clip_id(self) -> ClipId:
         return (self.split, self.sequence, self.record.duration, self.record.clip)
 
-    def path(self, kind: KindFiles, part: int = 0) -> Path:
+    def path(self, kind: KindFiles, part: int | str = 0) -> Path:
         """The clip's file of ``kind`` (its folder, for frames)."""
         r = self.record
         return self.layout.clip_path(kind, self.split, self.duration, self.sequence, r.clip, part)

@@ -50,7 +50,7 @@ def clip_name(index: int) -> str:
     return f"{index:06d}"
 
 
-def clip_rel(kind: KindFiles, sequence: str, index: int, part: int = 0) -> str:
+def clip_rel(kind: KindFiles, sequence: str, index: int, part: int | str = 0) -> str:
     """One clip's path inside the kind's folder, as the JSON entries spell it."""
     return kind.template.format(sequence=sequence, clip=clip_name(index), part=part)
 
@@ -119,7 +119,7 @@ class OutputLayout:
         duration: Duration,
         sequence: str,
         index: int,
-        part: int = 0,
+        part: int | str = 0,
     ) -> Path:
         """A clip's file (its folder, for ``video``); ``part`` numbers event images."""
         return self.kind_dir(split, duration, kind) / clip_rel(kind, sequence, index, part)

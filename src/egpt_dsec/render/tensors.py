@@ -4,7 +4,7 @@ A clip is the window [t0, t1) of ``num_events`` events in time order, fed in chu
 ``TensorAccumulator.feed`` returns each bin as soon as the stream has passed it, in bin
 order, every bin exactly once (empty bins as zeros); ``finish`` returns the rest. The
 definitions (exact integer binning, the float formulas, the dtypes) are in
-docs/tensors.md; the kinds are in :mod:`egpt_dsec.render.tensor_kinds`, their loops in
+docs/tensors.md; the kinds are in :mod:`egpt_dsec.render.tensor_states`, their loops in
 :mod:`egpt_dsec.render.tensor_kernels`.
 
 Files are plain ``.npy`` (version 1.0, no pickle) of the whole (bins, ...) array: the
@@ -23,8 +23,8 @@ from numpy.typing import NDArray
 
 from egpt_dsec.events import SENSOR_HEIGHT, SENSOR_WIDTH, Events
 from egpt_dsec.render import tensor_kernels as kern
-from egpt_dsec.render.tensor_kinds import KINDS, Bin
 from egpt_dsec.render.tensor_spec import TensorSpec
+from egpt_dsec.render.tensor_states import STATES, Bin
 
 # (t - t0) * bins must fit int64 for every event of the window.
 _MAX_SCALED = 2**62
@@ -63,7 +63,7 @@ class TensorAccumulator:
         self.t0, self.t1 = int(t0), int(t1)
         self.num_events = num_events
         self.height, self.width = height, width
-        self._kind = KINDS[spec.name](spec, self.t0, self.t1, num_events, (height, width))
+        self._kind = STATES[spec.name](spec, self.t0, self.t1, num_events, (height, width))
         self._seg = 0  # bins < _seg have been emitted
         self._seen = 0  # events fed so far
         self._last_t = self.t0  # time of the last event fed

@@ -64,7 +64,11 @@ def _probe_kinds(config: BuildConfig, source: SequenceSource) -> dict[str, float
             sample = events.read(start, min(events.num_events, start + SAMPLE_EVENTS))
     except Exception:  # a metadata-only root: no events to sample
         sample = Events.empty()
-    return {kind.name: kind.probe(sample, config.options_of(kind)) for kind in config.kinds}
+    return {
+        key: seconds
+        for kind in config.kinds
+        for key, seconds in kind.probe(sample, config.options_of(kind)).items()
+    }
 
 
 def _probe_images(

@@ -1,4 +1,4 @@
-"""The live state of one event tensor while a clip streams past (one class per kind).
+"""The live state of one event tensor while a clip streams past (one class per representation).
 
 Every kind cuts the clip into ordered *segments* and keeps the arrays of the bins the
 current segment can still change; ``emit(start, stop)`` hands out bins [start, stop) once
@@ -40,7 +40,7 @@ def zero_bins(first: int, stop: int, shape: tuple[int, ...], dtype: np.dtype) ->
             yield b, zero
 
 
-class Kind:
+class TensorState:
     """Shared geometry; subclasses define the segments, the painting and the emission."""
 
     def __init__(self, spec: TensorSpec, t0: int, t1: int, num_events: int, hw: tuple[int, int]):
@@ -80,7 +80,7 @@ class Kind:
         raise NotImplementedError
 
 
-class _Counts(Kind):
+class _Counts(TensorState):
     """One live uint8 plane of saturating counts; emitting hands the plane out."""
 
     def __init__(self, spec: TensorSpec, t0: int, t1: int, num_events: int, hw: tuple[int, int]):
@@ -131,7 +131,7 @@ class CountFrames(_Counts):
         return min(len(t), self.bounds[seg][1] - pos)
 
 
-class Voxel(Kind):
+class Voxel(TensorState):
     """Bins s (``lo``) and s + 1 (``hi``, empty when s is the last bin) in float32."""
 
     def __init__(self, spec: TensorSpec, t0: int, t1: int, num_events: int, hw: tuple[int, int]):
@@ -175,7 +175,7 @@ class Voxel(Kind):
         return [self.lo, self.hi]
 
 
-class TimeSurface(Kind):
+class TimeSurface(TensorState):
     """The latest t - t0 per (polarity, y, x), -1 where none; surfaces decay from it."""
 
     def __init__(self, spec: TensorSpec, t0: int, t1: int, num_events: int, hw: tuple[int, int]):
@@ -206,7 +206,7 @@ class TimeSurface(Kind):
         return [self.last]
 
 
-KINDS: dict[str, type[Kind]] = {
+STATES: dict[str, type[TensorState]] = {
     "voxel": Voxel,
     "histogram": TimeCounts,
     "frames": TimeCounts,
