@@ -269,6 +269,6 @@ def _from_json_value(hint: Any, value: Any) -> Any:
         if Duration in typing.get_args(hint):
             return tuple(Duration.parse(v) for v in value)
         if TensorSpec in typing.get_args(hint):
-            return parse_tensor_specs(",".join(value))
+            return parse_tensor_specs(",".join(value)) if value else ()
         return tuple(value)
     return value
