@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+from numpy.typing import NDArray
+
 from egpt_dsec import argtypes
 from egpt_dsec.durations import DEFAULT_DURATIONS, Duration
 from egpt_dsec.kinds import BY_NAME, DEFAULT_COMPONENTS, EVENT_NPY, EVENT_REF, KIND_NAMES, Kind
@@ -19,7 +22,8 @@ from egpt_dsec.kinds.mp4 import Mp4Options
 from egpt_dsec.kinds.video import FrameFolderOptions
 from egpt_dsec.layout.output import LEGACY, OUTPUT_LAYOUTS, STANDARD, OutputLayout
 from egpt_dsec.options import build_from, check_choices, declared, option, value_of
-from egpt_dsec.plan.clips import IMAGE_IDX_RULES
+from egpt_dsec.plan.clips import FRONT, IMAGE_IDX_RULES, SLIDING, SYNCS, WINDOW_RULES
+from egpt_dsec.plan.sequence import SequencePlan, plan_sequence
 from egpt_dsec.render.tensor_spec import TensorSpec, parse_tensor_specs
 
 EVENT_FORMATS: tuple[str, ...] = ("npy", "ref")
@@ -78,7 +82,28 @@ class BuildConfig:
         show=_labels,
     )
     overlap: float = option(
-        0.5, flag="--overlap", help="window overlap, 0 <= overlap < 1", example="0", parse=float
+        0.5,
+        flag="--overlap",
+        help="overlap of sliding windows, 0 <= overlap < 1",
+        example="0",
+        parse=float,
+    )
+    windows: str = option(
+        SLIDING,
+        flag="--windows",
+        help="sliding: a window every (1 - overlap) x duration from the first image; "
+        "per-frame: one window per frame, its id the frame's index (EventGPT's released "
+        "DSEC layout with --durations 50ms), holding that frame",
+        choices=WINDOW_RULES,
+        before=SLIDING,
+    )
+    sync: str = option(
+        FRONT,
+        flag="--sync",
+        help="per-frame windows: front = the events before the frame [t - D, t); back = "
+        "the events after it [t, t + D) (DSEC-Detection's sync)",
+        choices=SYNCS,
+        before=FRONT,
     )
     components: tuple[str, ...] = option(
         DEFAULT_COMPONENTS,
@@ -193,6 +218,13 @@ class BuildConfig:
     def output(self) -> OutputLayout:
         """Where this build's files go (the folder-name scheme of ``--layout``)."""
         return OutputLayout(self.out, self.layout)
+
+    def plan_sequence(self, timestamps: NDArray[np.int64]) -> SequencePlan:
+        """Every clip of every duration of a sequence with these image timestamps."""
+        return plan_sequence(
+            timestamps, self.durations, self.overlap, self.shard_us, self.image_idx,
+            self.windows, self.sync,
+        )  # fmt: skip
 
     @property
     def shard_us(self) -> int | None:

@@ -37,7 +37,7 @@ from egpt_dsec.source.h5events import EventFile
 from egpt_dsec.state.manifest import ClipKey, ClipRecord
 
 # Options that place the clip windows or name the folders: every kind's bytes depend on them.
-WINDOWS = ("overlap", "camera", "layout")
+WINDOWS = ("overlap", "windows", "sync", "camera", "layout")
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from egpt_dsec.config import BuildConfig
 from egpt_dsec.execute.report import JobResult
 from egpt_dsec.layout.state import StateLayout
-from egpt_dsec.plan.sequence import SequencePlan, plan_sequence
+from egpt_dsec.plan.sequence import SequencePlan
 from egpt_dsec.source.discover import SequenceSource
 from egpt_dsec.source.errors import InputError
 from egpt_dsec.source.timestamps import read_timestamps
@@ -45,9 +45,7 @@ def plan_build(config: BuildConfig, sources: list[SequenceSource]) -> BuildPlan:
             log.error("%s: %s", source.key, exc)
             failed.append(JobResult(source.key, error=str(exc)))
             continue
-        plan = plan_sequence(
-            timestamps, config.durations, config.overlap, config.shard_us, config.image_idx
-        )
+        plan = config.plan_sequence(timestamps)
         planned.append(PlannedSequence(source, plan))
     return BuildPlan(sources, planned, failed)
 

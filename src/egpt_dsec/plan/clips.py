@@ -43,6 +43,13 @@ def stride_us(duration: Duration, overlap: float) -> int:
 # (what the replaced scripts stored), or the frame nearest the window's end (which can
 # lie just outside the clip).
 IMAGE_IDX_RULES: tuple[str, ...] = ("first", "nearest-end")
+# Where windows lie: every stride from the first image (sliding), or one per frame.
+SLIDING, PER_FRAME = "sliding", "per-frame"
+WINDOW_RULES: tuple[str, ...] = (SLIDING, PER_FRAME)
+# Per frame, the window ends at the frame (front: the events before it, DSEC-Detection's
+# sync "front") or starts at it (back: the events after it).
+FRONT, BACK = "front", "back"
+SYNCS: tuple[str, ...] = (FRONT, BACK)
 
 
 def plan_windows(
@@ -76,14 +83,46 @@ def plan_windows(
     ]
 
 
+def plan_frame_windows(
+    timestamps: NDArray[np.int64], duration: Duration, sync: str = FRONT
+) -> list[Clip]:
+    """One window per frame i: ``[t_i - D, t_i)`` (front) or ``[t_i, t_i + D)`` (back), its
+    index and reference frame i, holding frame i alone. A window is kept while it lies
+    within the images' span ``[T0, T_last]``, as sliding windows do (so the first frame
+    has none in front, the last none in back)."""
+    if sync not in SYNCS:
+        raise ValueError(f"sync must be one of {SYNCS}, got {sync!r}")
+    if len(timestamps) == 0:
+        return []
+    first, last = int(timestamps[0]), int(timestamps[-1])
+    starts = timestamps - duration.us if sync == FRONT else timestamps
+    return [
+        Clip(duration, i, int(t0), int(t0) + duration.us, i, i + 1, i)
+        for i, t0 in enumerate(starts.tolist())
+        if t0 >= first and t0 + duration.us <= last
+    ]
+
+
 def plan_clips(
     timestamps: NDArray[np.int64],
     durations: tuple[Duration, ...],
     overlap: float,
     image_idx: str = "first",
+    windows: str = SLIDING,
+    sync: str = FRONT,
 ) -> list[Clip]:
     """All clips of all durations, ordered by start time (then duration), the streaming order."""
-    clips = [clip for d in durations for clip in plan_windows(timestamps, d, overlap, image_idx)]
+    if windows not in WINDOW_RULES:
+        raise ValueError(f"windows must be one of {WINDOW_RULES}, got {windows!r}")
+    clips = [
+        clip
+        for d in durations
+        for clip in (
+            plan_windows(timestamps, d, overlap, image_idx)
+            if windows == SLIDING
+            else plan_frame_windows(timestamps, d, sync)
+        )
+    ]
     return sorted(clips, key=lambda c: (c.t0, c.duration.us, c.index))
 
 

@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from egpt_dsec.durations import Duration
-from egpt_dsec.plan.clips import Clip, plan_clips
+from egpt_dsec.plan.clips import FRONT, SLIDING, Clip, plan_clips
 from egpt_dsec.plan.shards import Shard, plan_shards
 
 
@@ -44,7 +44,9 @@ def plan_sequence(
     overlap: float,
     shard_us: int | None,
     image_idx: str = "first",
+    windows: str = SLIDING,
+    sync: str = FRONT,
 ) -> SequencePlan:
-    clips = plan_clips(timestamps, durations, overlap, image_idx)
+    clips = plan_clips(timestamps, durations, overlap, image_idx, windows, sync)
     shards = tuple(s for s in plan_shards(timestamps, shard_us) if any(s.owns(c) for c in clips))
     return SequencePlan(timestamps, durations, tuple(clips), shards)

@@ -11,15 +11,18 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from egpt_dsec.config.record import load_options
 from egpt_dsec.durations import Duration
 from egpt_dsec.humanize import text_table
-from egpt_dsec.kinds import JSON, KINDS
+from egpt_dsec.kinds import JSON, KINDS, MP4
+from egpt_dsec.kinds.mp4 import VIDEO_LLAVA_FRAMES
 from egpt_dsec.layout.state import StateLayout
 from egpt_dsec.reports.answer_counts import annotation_status
 from egpt_dsec.state.manifest import Manifest, read_rows
 from egpt_dsec.state.plans import stored_plans
 from egpt_dsec.state.running import running
 
+MIN_FRAMES = f"{MP4.name}.min_frames"
 ANSWER_COLUMNS = ("answered", "kept", "filtered", "failed")
 
 
@@ -29,6 +32,8 @@ class StatusRow:
     duration: str
     planned: int = 0
     empty: int = 0
+    no_frame: int = 0  # clips with events but no frame (windows shorter than 50 ms)
+    no_mp4: int = 0  # clips with events but under --min-video-frames: no MP4
     done: dict[str, int] = field(default_factory=dict)  # kind -> clips done
     answers: dict[str, int] = field(default_factory=dict)  # answered/kept/filtered/failed
 
@@ -87,21 +92,32 @@ def _row(rows: dict[tuple[str, str], StatusRow], split: str, duration: str) -> S
 def _count_done(
     rows: dict[tuple[str, str], StatusRow], state: StateLayout, kinds: list[str]
 ) -> None:
-    """Finished and empty clips per row, each clip's kinds merged over its work units."""
+    """Finished, empty and frameless clips per row, each clip's kinds merged over its work
+    units."""
     by_clip: dict[tuple[str, str, str, int], set[str]] = {}
-    empty: set[tuple[str, str, str, int]] = set()
+    frames: dict[tuple[str, str, str, int], int] = {}  # clips with events -> their frames
     for split, sequence, path in state.manifest_files():
         for entry in read_rows(path):
             key = (split, sequence, entry["duration"], entry["clip"])
             by_clip.setdefault(key, set()).update(entry["components"])
-            if entry["num_events"] == 0:
-                empty.add(key)
+            if entry["num_events"]:
+                frames[key] = entry["frame_stop"] - entry["frame_start"]
     for (split, _, duration, _), done in by_clip.items():
         row = _row(rows, split, duration)
         for kind in done & set(kinds):
             row.done[kind] = row.done.get(kind, 0) + 1
-    for split, _, duration, _ in empty:
-        rows[(split, duration)].empty += 1
+    min_frames = _min_video_frames(state)
+    for key in by_clip.keys() - frames.keys():
+        rows[(key[0], key[2])].empty += 1
+    for (split, _, duration, _), count in frames.items():
+        rows[(split, duration)].no_frame += count == 0
+        rows[(split, duration)].no_mp4 += count < min_frames
+
+
+def _min_video_frames(state: StateLayout) -> int:
+    """The MP4s' --min-video-frames as recorded (clips with fewer frames get none)."""
+    recorded = load_options(state).get(MP4.name, {})
+    return int(recorded.get(MIN_FRAMES, VIDEO_LLAVA_FRAMES))
 
 
 def _total(rows: list[StatusRow], kinds: list[str]) -> StatusRow:
@@ -109,6 +125,8 @@ def _total(rows: list[StatusRow], kinds: list[str]) -> StatusRow:
     for row in rows:
         total.planned += row.planned
         total.empty += row.empty
+        total.no_frame += row.no_frame
+        total.no_mp4 += row.no_mp4
         for kind in kinds:
             total.done[kind] += row.done.get(kind, 0)
         for name, count in row.answers.items():
@@ -116,9 +134,17 @@ def _total(rows: list[StatusRow], kinds: list[str]) -> StatusRow:
     return total
 
 
-def _cells(row: StatusRow, kinds: list[str], answers: bool) -> list[str]:
+def _short(status: BuildStatus) -> list[str]:
+    """Columns for clips without frames or MP4s, shown when short windows made some."""
+    found = ["no frame"] if status.total.no_frame else []
+    return found + (["no mp4"] if status.total.no_mp4 and MP4.name in status.kinds else [])
+
+
+def _cells(row: StatusRow, status: BuildStatus, answers: bool) -> list[str]:
     cells = [row.split, row.duration, str(row.planned), str(row.empty)]
-    cells += [f"{row.done.get(c, 0)} {row.percent(c):5.1f}%" for c in kinds]
+    short = {"no frame": row.no_frame, "no mp4": row.no_mp4}
+    cells += [str(short[c]) for c in _short(status)]
+    cells += [f"{row.done.get(c, 0)} {row.percent(c):5.1f}%" for c in status.kinds]
     if answers:
         cells += [str(row.answers[c]) if row.answers else "-" for c in ANSWER_COLUMNS]
     return cells
@@ -127,9 +153,9 @@ def _cells(row: StatusRow, kinds: list[str], answers: bool) -> list[str]:
 def _lines(status: BuildStatus) -> list[list[str]]:
     """The header, one line per row, and the total."""
     answers = any(r.answers for r in status.rows)
-    header = ["split", "duration", "clips", "empty", *status.kinds]
+    header = ["split", "duration", "clips", "empty", *_short(status), *status.kinds]
     header += list(ANSWER_COLUMNS) if answers else []
-    return [header, *(_cells(r, status.kinds, answers) for r in [*status.rows, status.total])]
+    return [header, *(_cells(r, status, answers) for r in [*status.rows, status.total])]
 
 
 def format_table(status: BuildStatus) -> str:
@@ -150,4 +176,14 @@ def _footer(status: BuildStatus) -> list[str]:
         lines.append(f"too short for: {entry}")
     if status.no_clips:
         lines.append("no clips, so no JSON files: " + ", ".join(status.no_clips))
+    if status.total.no_frame:
+        lines.append(
+            f"{status.total.no_frame:,} clips hold no frame (windows shorter than the frame "
+            "interval): their events, images and tensors are written, no frame folder, no MP4"
+        )
+    if status.total.no_mp4 and MP4.name in status.kinds:
+        lines.append(
+            f"{status.total.no_mp4:,} clips have fewer frames than --min-video-frames: no MP4 "
+            "and no Video-LLaVA entry"
+        )
     return lines

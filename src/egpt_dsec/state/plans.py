@@ -16,7 +16,8 @@ from egpt_dsec.fs import atomic_write_bytes
 from egpt_dsec.layout.state import StateLayout
 from egpt_dsec.plan.sequence import SequencePlan
 
-Window = tuple[int, int, int, int]  # (t0, frame_start, frame_stop, image_idx)
+Window = tuple[int, ...]  # (t0, frame_start, frame_stop, image_idx)
+# Stored as (clip index, *Window); plans of 0.2.0 stored the Window alone, by position.
 
 
 def timestamps_digest(timestamps: NDArray[np.int64]) -> str:
@@ -33,10 +34,14 @@ class StoredPlan:
     windows: dict[str, list[Window]] = field(default_factory=dict)  # label -> by clip index
     units: list[tuple[str, int, int]] = field(default_factory=list)  # (unit, start, stop µs)
     timestamps_sha256: str = ""
+    _by_index: dict[str, dict[int, Window]] = field(default_factory=dict, repr=False, compare=False)
 
     def window(self, label: str, index: int) -> Window | None:
         windows = self.windows.get(label, [])
-        return windows[index] if 0 <= index < len(windows) else None
+        if windows and len(windows[0]) == 4:  # 0.2.0: by position
+            return windows[index] if 0 <= index < len(windows) else None
+        found = self._by_index.setdefault(label, {w[0]: w[1:] for w in windows})
+        return found.get(index)
 
     def unit_of(self, t0: int) -> str:
         """The work unit owning a clip that starts at ``t0`` ("" if unsharded)."""
@@ -55,7 +60,7 @@ def store_plan(
         clips[duration.label] = 0
     for clip in sorted(plan.clips, key=lambda c: (c.duration, c.index)):
         windows[clip.duration.label].append(
-            (clip.t0, clip.frame_start, clip.frame_stop, clip.image_idx)
+            (clip.index, clip.t0, clip.frame_start, clip.frame_stop, clip.image_idx)
         )
         clips[clip.duration.label] += 1
     stored = StoredPlan(
@@ -67,7 +72,8 @@ def store_plan(
         [(s.unit, s.start, s.stop) for s in plan.shards],
         timestamps_digest(plan.timestamps),
     )
-    data = json.dumps(asdict(stored), sort_keys=True, separators=(",", ":")).encode()
+    fields = {k: v for k, v in asdict(stored).items() if not k.startswith("_")}
+    data = json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
     atomic_write_bytes(state.plan_file(split, sequence), data)
 
 

@@ -17,7 +17,7 @@ from egpt_dsec.kinds.contexts import CostModel, Throughput, Workload
 from egpt_dsec.kinds.dataset_json import planned_json
 from egpt_dsec.kinds.video import kept_frames
 from egpt_dsec.plan.clips import Clip
-from egpt_dsec.plan.sequence import SequencePlan, plan_sequence
+from egpt_dsec.plan.sequence import SequencePlan
 from egpt_dsec.render.warp import EVENT_VIEW_SIZE
 from egpt_dsec.reports.plan.cost import Row, add_sequence
 from egpt_dsec.reports.plan.probe import probe
@@ -70,9 +70,7 @@ class BuildEstimate:
 
 def read_facts(config: BuildConfig, source: SequenceSource) -> SequenceFacts:
     timestamps = read_timestamps(source.files.timestamps)
-    plan = plan_sequence(
-        timestamps, config.durations, config.overlap, config.shard_us, config.image_idx
-    )
+    plan = config.plan_sequence(timestamps)
     with EventFile(source.files.events_h5) as ev:
         bounds = np.array([t for c in plan.clips for t in (c.t0, c.t1)], dtype=np.int64)
         found = ev.approx_index_at(bounds).tolist() if len(bounds) else []
