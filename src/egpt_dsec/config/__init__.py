@@ -22,7 +22,14 @@ from egpt_dsec.kinds.mp4 import Mp4Options
 from egpt_dsec.kinds.video import FrameFolderOptions
 from egpt_dsec.layout.output import LEGACY, OUTPUT_LAYOUTS, STANDARD, OutputLayout
 from egpt_dsec.options import build_from, check_choices, declared, option, value_of
-from egpt_dsec.plan.clips import FRONT, IMAGE_IDX_RULES, SLIDING, SYNCS, WINDOW_RULES
+from egpt_dsec.plan.clips import (
+    FRONT,
+    IMAGE_IDX_RULES,
+    PER_FRAME,
+    SLIDING,
+    SYNCS,
+    WINDOW_RULES,
+)
 from egpt_dsec.plan.sequence import SequencePlan, plan_sequence
 from egpt_dsec.render.tensor_spec import TensorSpec, parse_tensor_specs
 
@@ -225,6 +232,11 @@ class BuildConfig:
             timestamps, self.durations, self.overlap, self.shard_us, self.image_idx,
             self.windows, self.sync,
         )  # fmt: skip
+
+    @property
+    def frames_at_window_end(self) -> bool:
+        """Per-frame windows in front of their frame end where the frame is."""
+        return self.windows == PER_FRAME and self.sync == FRONT
 
     @property
     def shard_us(self) -> int | None:

@@ -38,6 +38,9 @@ class Wants:
     events: Callable[[Clip], bool]
     frames: Callable[[Clip], bool]
     every_frame: bool = False
+    # Frames at a block's end belong to it (per-frame windows in front of their frame,
+    # which end where their frame is); otherwise frames at its start do.
+    frames_at_end: bool = False
 
 
 def plan_blocks(
@@ -58,7 +61,12 @@ def plan_blocks(
         opening[clip.t0].append(clip)
         closing[clip.t1].append(clip)
     edges = sorted(index)
-    frame_at = np.searchsorted(timestamps, np.array(edges, np.int64), side="left").tolist()
+    at = np.array(edges, np.int64)
+    frame_at = (
+        np.searchsorted(timestamps, at, side="right")
+        if wants.frames_at_end
+        else np.searchsorted(timestamps, at, side="left")
+    ).tolist()
     open_clips: dict[tuple[str, int], Clip] = {}
     blocks = []
     for (b0, f0), (b1, f1) in itertools.pairwise(zip(edges, frame_at, strict=True)):

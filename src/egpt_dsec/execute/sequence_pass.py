@@ -73,6 +73,7 @@ class SequencePass:
             events=lambda c: wants_events(ctx, c, self._needs(c), self._size(c)),
             frames=lambda c: wants_frames(ctx, c, self._needs(c), self._size(c)),
             every_frame=bool(self.unit_writers) and ctx.lanes.inline,
+            frames_at_end=ctx.config.frames_at_window_end,
         )
         chunk = ctx.config.max_chunk_events
         return plan_blocks(self.index, self.work.todo, ctx.timestamps, wants, chunk)
@@ -98,8 +99,8 @@ class SequencePass:
                     self._feed_events(eaters, position, chunk)
                     position += len(chunk)
                     self.reporter.events_read(self.key, stop - start)
-                for _ in block.frames:
-                    self._feed_frame(next(frames))
+                for i in block.frames:
+                    self._feed_frame(i, next(frames))
                 self._close(block.closing)
                 if video is not None and video.done():
                     video.result()  # a broken frame stops the pass now, not at the end
@@ -132,18 +133,19 @@ class SequencePass:
             writer.abort()
 
     def _start_encode(self) -> Future[int]:
-        """The span's frames, decoded ahead, fed in order to the unit writers on the x264
-        thread."""
-        lo, hi = np.searchsorted(self.ctx.timestamps, [min(self.index), max(self.index)])
-        return self.ctx.lanes.video.submit(self._encode_frames, range(int(lo), int(hi)))
+        """The unit writers' frames, decoded ahead, fed in order on the x264 thread."""
+        ranges = [writer.frames for writer in self.unit_writers.values()]
+        span = range(min(r.start for r in ranges), max(r.stop for r in ranges))
+        return self.ctx.lanes.video.submit(self._encode_frames, span)
 
     def _encode_frames(self, indices: range) -> int:
         lanes = self.ctx.lanes
-        for frame in ahead(lanes.frames, self._decode, indices):
+        for i, frame in zip(indices, ahead(lanes.frames, self._decode, indices), strict=True):
             if lanes.stopped.is_set():
                 break
             for writer in self.unit_writers.values():
-                writer.add(frame)
+                if i in writer.frames:
+                    writer.add(frame)
         return len(indices)
 
     def _count_frames(self, count: int) -> None:
@@ -170,15 +172,16 @@ class SequencePass:
         for builder in eaters:
             builder.feed_events(start, block)
 
-    def _feed_frame(self, frame: av.VideoFrame) -> None:
+    def _feed_frame(self, i: int, frame: av.VideoFrame) -> None:
+        """Frame ``i`` to the open clips that hold it, and (one core) to the unit writers."""
         self.ctx.stats.frames_decoded += 1
         for builder in self.open_clips.values():
-            if builder.wants_frames:
+            if builder.wants_frames and i in builder.clip.frame_indices:
                 builder.feed_frame(frame)
-        for writer in self.unit_writers.values():  # one core: the pass feeds them
-            writer.add(frame)
-        if self.unit_writers:
-            self.ctx.stats.frames_encoded += 1
+        for writer in self.unit_writers.values():
+            if i in writer.frames:
+                writer.add(frame)
+                self.ctx.stats.frames_encoded += 1
 
     def _close(self, clips: tuple[Clip, ...]) -> None:
         for clip in clips:

@@ -86,10 +86,11 @@ def plan_windows(
 def plan_frame_windows(
     timestamps: NDArray[np.int64], duration: Duration, sync: str = FRONT
 ) -> list[Clip]:
-    """One window per frame i: ``[t_i - D, t_i)`` (front) or ``[t_i, t_i + D)`` (back), its
-    index and reference frame i, holding frame i alone. A window is kept while it lies
-    within the images' span ``[T0, T_last]``, as sliding windows do (so the first frame
-    has none in front, the last none in back)."""
+    """One window per frame i: ``[t_i - D, t_i)`` (front: the events before the frame,
+    which lies at the window's end) or ``[t_i, t_i + D)`` (back), its index and reference
+    frame i, holding frame i alone (whatever other frame the window may span). A window is
+    kept while it lies within the images' span ``[T0, T_last]``, as sliding windows do
+    (so the first frame has none in front, the last none in back)."""
     if sync not in SYNCS:
         raise ValueError(f"sync must be one of {SYNCS}, got {sync!r}")
     if len(timestamps) == 0:
