@@ -84,7 +84,9 @@ def add_config_arguments(
         elif group_of(d) in sections:
             sections[group_of(d)].add_argument(d.flag.flag, **kwargs)
         else:
-            raise ValueError(f"{d.flag.flag} has no help group of {', '.join(sections)}")
+            raise ValueError(
+                f"{d.flag.flag} declares no help group (group=) of {', '.join(sections)}"
+            )
 
 
 def config_from_args(args: argparse.Namespace, cls: type) -> Any:
