@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from egpt_dsec.config import BuildConfig
+from egpt_dsec.config import SHARED_GROUPS, BuildConfig
 from egpt_dsec.kinds import KINDS, Kind
 from egpt_dsec.options import declared
 from egpt_dsec.synth.spec import SynthSpec
@@ -195,3 +195,29 @@ def test_every_flag_has_help_and_an_example_or_choices(config: type) -> None:
         assert d.flag is not None and d.flag.help, d.name
         assert d.flag.example or d.flag.choices or d.flag.switch, d.name
     assert len({d.flag.flag for d in flags if d.flag}) == len(flags)
+
+
+def test_every_shared_flag_names_its_help_group_and_every_kind_group_its_title() -> None:
+    """``build -h`` groups its flags: a shared option declares its group (``group=``) with
+    the option; a kind's own options are grouped by their options group, titled by the
+    kind."""
+    for d in declared(BuildConfig):
+        if d.flag is None:
+            continue
+        if "." in d.name:  # a kind's own option: its group is the kind's
+            assert d.flag.group == "", f"{d.flag.flag}: a kind's option takes its kind's group"
+        else:
+            assert d.flag.group in SHARED_GROUPS, f"{d.flag.flag} has no help group (group=)"
+    for kind in KINDS:
+        assert kind.name not in SHARED_GROUPS, kind.name
+        if kind.options_type is not None:
+            assert kind.title, f"{kind.name} has options but no title for their help group"
+
+
+@pytest.mark.parametrize("config", [BuildConfig, SynthSpec])
+def test_a_choice_flag_shown_by_a_name_names_every_choice_in_its_help(config: type) -> None:
+    """``--frames MODE`` hides the braces of choices, so its help must say them all."""
+    for d in declared(config):
+        if d.flag is not None and d.flag.choices and d.flag.metavar:
+            missing = [c for c in d.flag.choices if c not in d.flag.help]
+            assert missing == [], f"{d.flag.flag} does not say {missing}"

@@ -36,8 +36,14 @@ class Flag:
     parse: Callable[[str], Any] | None = None  # argparse ``type``
     choices: tuple[str, ...] | None = None
     to_value: Callable[[Any], Any] | None = None  # the parsed flag -> the field's value
-    show: Callable[[Any], str] | None = None  # the default as the help shows it
+    # The value as the help and the card's command line show it; for a default that means
+    # "absent" (None), what absent means ("the frames' size").
+    show: Callable[[Any], str] | None = None
     switch: bool = False  # a flag without a value that turns the option on
+    metavar: str = ""  # the value's name in the help ("N", "LIST"); default: from the flag
+    # The help group of a shared option ("input", "windows", "output": config.HELP_GROUPS);
+    # a kind's own options are grouped by their options group and leave this empty.
+    group: str = ""
     # How builds made before the option existed behaved (compared with a recorded output
     # that does not name the option); NEW: the option's effect is new.
     before: Any = NEW

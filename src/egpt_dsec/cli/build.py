@@ -7,31 +7,88 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from egpt_dsec.cli.config_args import add_config_arguments, config_from_args
-from egpt_dsec.config import BuildConfig
+from egpt_dsec.cli.config_args import HelpFormatter, add_config_arguments, config_from_args
+from egpt_dsec.config import BuildConfig, help_groups
 
 if TYPE_CHECKING:
     from egpt_dsec.execute.executor import Executor
     from egpt_dsec.pipeline import BuildReport
 
+# The worked examples at the end of ``build -h`` (what each does, the command), run from
+# the folder holding DSEC/; tests/test_cli.py parses every one with the real flags.
+EXAMPLES: tuple[tuple[str, str], ...] = (
+    (
+        "the default build: every default duration and output kind",
+        "egpt-dsec build --dsec-root DSEC --out egpt",
+    ),
+    (
+        "a quick one: a single duration",
+        "egpt-dsec build --dsec-root DSEC --out egpt-1s --durations 1s",
+    ),
+    (
+        "the compact store: no event copies, the JSON points into DSEC's events.h5",
+        "egpt-dsec build --dsec-root DSEC --out egpt-ref --event-format ref",
+    ),
+    (
+        "event tensors too: 5-bin voxel grids and 10-bin stacked histograms",
+        "egpt-dsec build --dsec-root DSEC --out egpt-tensors --tensors voxel:5,histogram:10",
+    ),
+    (
+        "events and frames in one picture: both in the rectified event view, 640x480",
+        "egpt-dsec build --dsec-root DSEC --out egpt-aligned --rectify-events --frames-view event",
+    ),
+    (
+        "one 50 ms clip per camera frame instead of sliding windows",
+        "egpt-dsec build --dsec-root DSEC --out egpt-50ms --durations 50ms --windows per-frame",
+    ),
+)
+_WIDTH = 78  # an example line longer than this goes on with a backslash
+
+
+def examples_text(command: str, intro: str) -> str:
+    """The epilog of ``command -h``: ``intro``, then :data:`EXAMPLES` with ``build``
+    replaced by ``command``; a long line goes on, backslash-continued, before a flag."""
+    lines = [intro]
+    for comment, example in EXAMPLES:
+        lines.append(f"  # {comment}")
+        head, *flags = example.replace(" build ", f" {command} ", 1).split(" --")
+        line = f"  {head}"
+        for flag in flags:
+            if len(line) + len(flag) + 3 > _WIDTH - 2:
+                lines.append(f"{line} \\")
+                line = "     "
+            line += f" --{flag}"
+        lines.append(line)
+    return "\n".join(lines)
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_config_arguments(parser, BuildConfig)
-    parser.add_argument(
+    parser.usage = "%(prog)s --dsec-root DIR --out DIR [options]"
+    parser.formatter_class = HelpFormatter
+    parser.epilog = examples_text("build", "examples (run in the folder holding DSEC/):")
+    add_config_arguments(parser, BuildConfig, groups=help_groups())
+    own = parser.add_argument_group("build only")
+    own.add_argument(
         "--executor",
         choices=("local", "ray"),
         default="local",
-        help="where jobs run: this machine's process pool, or a Ray cluster; default: local",
+        metavar="WHERE",
+        help="where jobs run: local = this machine's process pool, ray = a Ray cluster; "
+        "default: local",
     )
-    parser.add_argument(
-        "--ray-address", default=None, help="Ray cluster address; default: auto (e.g. auto)"
+    own.add_argument(
+        "--ray-address",
+        default=None,
+        metavar="ADDR",
+        help="the Ray cluster; default: Ray's choice ($RAY_ADDRESS, else a cluster running "
+        "here, else a new local one); e.g. --ray-address ray://head:10001",
     )
-    parser.add_argument(
+    own.add_argument(
         "--rebuild-changed",
         action="store_true",
         help="rebuild the components whose options differ from the existing output",
     )
-    parser.add_argument(
+    own.add_argument(
         "--no-space-check",
         action="store_true",
         help="start even when the plan says the output will not fit in the free space",

@@ -5,17 +5,25 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from egpt_dsec.cli.config_args import add_config_arguments, config_from_args
-from egpt_dsec.config import BuildConfig
+from egpt_dsec.cli.build import examples_text
+from egpt_dsec.cli.config_args import HelpFormatter, add_config_arguments, config_from_args
+from egpt_dsec.config import BuildConfig, help_groups
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.usage = "%(prog)s --dsec-root DIR [--out DIR] [options]"
+    parser.formatter_class = HelpFormatter
+    parser.epilog = examples_text(
+        "plan", "examples: what each of these builds would make and cost (run beside DSEC/):"
+    )
     # Without --out, the free space is that of the current folder.
-    add_config_arguments(parser, BuildConfig, defaults={"out": Path(".")})
-    parser.add_argument(
+    here = (Path("."), "the current folder, for its free space")
+    add_config_arguments(parser, BuildConfig, defaults={"out": here}, groups=help_groups())
+    parser.add_argument_group("plan only").add_argument(
         "--format",
         choices=("table", "json"),
         default="table",
+        metavar="FORMAT",
         help="table for people, json for scripts (top-level clips and bytes); default: table",
     )
 

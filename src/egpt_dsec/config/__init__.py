@@ -38,6 +38,18 @@ CAMERA_VIEW, EVENT_VIEW = "camera", "event"  # --frames-view: DSEC's frames, or 
 FRAME_VIEWS: tuple[str, ...] = (CAMERA_VIEW, EVENT_VIEW)
 CAMERAS: tuple[str, ...] = ("left", "right")
 
+# The help groups of the shared options (each option names its own with ``group=``):
+# what is read; the clips cut from it and what they show (``--rectify-events`` and
+# ``--frames-view`` change what every clip's events or frames look like, for several kinds
+# at once, like the windows do); then, after each kind's own options (a group per kind),
+# where the output goes and how the work is run.
+INPUT, WINDOWS, OUTPUT = "input", "windows", "output"
+SHARED_GROUPS: dict[str, str] = {
+    INPUT: "input",
+    WINDOWS: "clip windows and view",
+    OUTPUT: "output and run",
+}
+
 
 def _labels(durations: tuple[Duration, ...]) -> str:
     return ",".join(d.label for d in durations)
@@ -53,32 +65,39 @@ class BuildConfig:
 
     dsec_root: Path = option(
         flag="--dsec-root",
-        help="the DSEC root: the folder holding train/ and test/ (each with one folder "
-        "per sequence)",
+        help="the folder holding DSEC's train/ and test/, one folder per sequence",
         example="/data/DSEC",
         parse=Path,
+        metavar="DIR",
+        group=INPUT,
     )
     out: Path = option(
         flag="--out",
-        help="the output folder (created; must not be inside, equal to or around the DSEC root)",
+        help="the output folder (created; not inside, equal to or around the DSEC root)",
         example="/data/egpt-dsec",
         parse=Path,
+        metavar="DIR",
+        group=OUTPUT,
     )
     splits: tuple[str, ...] | None = option(
         None,
         flag="--splits",
-        help="split folders to build (default: all)",
+        help="splits to build",
         example="train",
         parse=argtypes.csv_list,
         show=_csv,
+        metavar="LIST",
+        group=INPUT,
     )
     sequences: tuple[str, ...] | None = option(
         None,
         flag="--sequences",
-        help="sequences to build (default: all)",
+        help="sequences to build",
         example="interlaken_00_c,zurich_city_04_a",
         parse=argtypes.csv_list,
         show=_csv,
+        metavar="LIST",
+        group=INPUT,
     )
     durations: tuple[Duration, ...] = option(
         DEFAULT_DURATIONS,
@@ -87,50 +106,74 @@ class BuildConfig:
         example="500ms,1s,2s",
         parse=argtypes.durations,
         show=_labels,
+        metavar="LIST",
+        group=WINDOWS,
     )
     overlap: float = option(
         0.5,
         flag="--overlap",
-        help="overlap of sliding windows, 0 <= overlap < 1",
+        help="overlap of sliding windows, in [0, 1)",
         example="0",
         parse=float,
+        metavar="F",
+        group=WINDOWS,
     )
     windows: str = option(
         SLIDING,
         flag="--windows",
         help="sliding: a window every (1 - overlap) x duration from the first image; "
-        "per-frame: one window per frame, its id the frame's index (EventGPT's released "
-        "DSEC layout with --durations 50ms), holding that frame",
+        "per-frame: one window per frame, its id the frame's index, holding that frame "
+        "(EventGPT's released DSEC layout with --durations 50ms)",
         choices=WINDOW_RULES,
         before=SLIDING,
+        metavar="RULE",
+        group=WINDOWS,
     )
     sync: str = option(
         FRONT,
         flag="--sync",
-        help="per-frame windows: front = the events before the frame [t - D, t); back = "
-        "the events after it [t, t + D) (DSEC-Detection's sync)",
+        help="per-frame windows: front = the events before the frame, [t - D, t); back = "
+        "the events after it, [t, t + D) (DSEC-Detection's sync)",
         choices=SYNCS,
         before=FRONT,
+        metavar="SIDE",
+        group=WINDOWS,
     )
     components: tuple[str, ...] = option(
         DEFAULT_COMPONENTS,
         flag="--components",
-        help=f"output kinds to write, of {','.join(KIND_NAMES)}",
+        help=f"output kinds to write, of {', '.join(KIND_NAMES)}",
         example="event_npy,json",
         parse=argtypes.csv_list,
         show=",".join,
+        metavar="LIST",
+        group=OUTPUT,
     )
-    camera: str = option("left", flag="--camera", help="DSEC camera", choices=CAMERAS)
+    camera: str = option(
+        "left",
+        flag="--camera",
+        help="the DSEC camera, left or right",
+        choices=CAMERAS,
+        metavar="SIDE",
+        group=INPUT,
+    )
     workers: int = option(
-        1, flag="--workers", help="jobs (work units) run in parallel", example="2", parse=int
+        1,
+        flag="--workers",
+        help="jobs (work units) run in parallel",
+        example="2",
+        parse=int,
+        metavar="N",
+        group=OUTPUT,
     )
     event_format: Literal["npy", "ref"] = option(
         "npy",
         flag="--event-format",
         help="npy: a copy of the events per clip (event_npy); ref: no copy, the JSON points "
         "into the source events.h5, read with egpt_dsec.load_clip_events (event_ref)",
-        example="ref",
         choices=EVENT_FORMATS,
+        metavar="FORMAT",
+        group=OUTPUT,
     )
     # Each shard border is read twice for up to the longest clip (16 s): 160 s shards keep
     # that under 10% of the events read. A job uses all the cores it is given, so shorter
@@ -143,6 +186,9 @@ class BuildConfig:
         example="20",
         parse=float,
         to_value=lambda s: s or None,
+        show=lambda s: f"{s or 0:g}",  # 0: whole sequences (None)
+        metavar="S",
+        group=OUTPUT,
     )
     image_idx: str = option(
         "first",
@@ -150,34 +196,38 @@ class BuildConfig:
         help="the frame a clip's image_idx names: first = the first frame inside the clip "
         "(the replaced scripts); nearest-end = the frame nearest time_end",
         choices=IMAGE_IDX_RULES,
+        metavar="RULE",
         before="nearest-end",
+        group=WINDOWS,
     )
     rectify_events: bool = option(
         False,
         flag="--rectify-events",
-        help="map event coordinates through the sequence's rectify_map into the rectified "
-        "event view (rounded; events landing outside 640x480 are dropped and counted), for "
-        "the npy files and the event images",
+        help="move events into the rectified event view (the sequence's rectify_map, rounded; "
+        "those outside 640x480 dropped and counted) for the event files, images and tensors",
         switch=True,
         before=False,
+        group=WINDOWS,
     )
     frames_view: str = option(
         "camera",
         flag="--frames-view",
-        help="camera: DSEC's frames as they are; event: frames warped into the rectified "
-        "event view at 640x480 (needs calibration/cam_to_cam.yaml), for the frame folders "
-        "and the MP4s",
+        help="camera: DSEC's frames as they are; event: warped into the rectified event view "
+        "at 640x480 (needs calibration/cam_to_cam.yaml), for the frame folders and MP4s",
         choices=FRAME_VIEWS,
+        metavar="VIEW",
         before="camera",
+        group=WINDOWS,
     )
     layout: str = option(
         STANDARD,
         flag="--layout",
         help=f"output folder names: {STANDARD} = OUT/<split>/<duration>/; {LEGACY} = the "
-        "replaced scripts' my_egpt_dsec_train/my_egpt_dsec_train_<duration>/ and "
-        "my_egpt_dsec_test/my_egpt_dsec_seq_<duration>/",
+        "replaced scripts' (my_egpt_dsec_train/my_egpt_dsec_train_1s/ and the like)",
         choices=OUTPUT_LAYOUTS,
+        metavar="NAMES",
         before=STANDARD,
+        group=OUTPUT,
     )
     max_chunk_events: int = 4_000_000  # events read per step: bounds a job's memory
     # Each kind's own options, in a group named after it (``Kind.options_type``).
@@ -253,6 +303,14 @@ class BuildConfig:
     def options_of(self, kind: Kind) -> Any:
         """``kind``'s own options group (None for a kind without options)."""
         return kind.options_of(self)
+
+
+def help_groups() -> dict[str, str]:
+    """The groups of ``build -h`` and ``plan -h`` in the order shown, key -> title: a
+    shared option's ``group=``, or a kind's name for the kind's own options."""
+    own = {k.name: f"{k.name} ({k.title})" for k in BY_NAME.values() if k.options_type}
+    shared = SHARED_GROUPS
+    return {INPUT: shared[INPUT], WINDOWS: shared[WINDOWS], **own, OUTPUT: shared[OUTPUT]}
 
 
 def to_json_value(value: Any) -> Any:

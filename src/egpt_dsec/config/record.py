@@ -179,8 +179,8 @@ def command_line(config: BuildConfig) -> str:
             continue
         if d.flag.switch:
             words.append(d.flag.flag)
-        elif d.flag.to_value is not None:  # read from a file: its contents are in the card
-            words += [d.flag.flag, d.flag.flag.lstrip("-").upper() + "_FILE"]
+        elif d.flag.parse is Path:  # read from a file: its contents are in the card
+            words += [d.flag.flag, d.flag.metavar or "FILE"]
         else:
             shown = d.flag.show(value) if d.flag.show else value
             words += [d.flag.flag, str(shown)]

@@ -142,6 +142,7 @@ class Kind:
     entry_key: str = ""  # the EventGPT entry key naming the clip's file(s)
     depends_on: tuple[str, ...] = WINDOWS  # shared options that change its bytes
     options_type: type | None = None  # its options group, the field ``BuildConfig.<name>``
+    title: str = ""  # what it is, in a few words: the title of its options in ``build -h``
     checked_by: str = ""  # what verify checks, in words (help and docs)
     default: bool = True  # in the default --components
     per_dataset: bool = False  # written whole by every build (the JSON files, the card)

@@ -70,7 +70,8 @@ class JsonOptions:
         example="questions.txt",
         parse=Path,
         to_value=read_questions,
-        show=lambda q: f"{len(q)} built in",
+        show=lambda q: f"the {len(q)} built-in questions",
+        metavar="FILE",
     )
 
     def __post_init__(self) -> None:
@@ -131,6 +132,7 @@ JSON = JsonKind(
     per_dataset=True,
     depends_on=WINDOWS,
     options_type=JsonOptions,
+    title="the EventGPT and Video-LLaVA JSON files",
     checked_by="lists exactly the finished non-empty clips, every path it names exists, and "
     "its bytes equal what the manifest gives",
 )

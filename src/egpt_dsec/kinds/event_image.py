@@ -34,25 +34,28 @@ EVENT_IMAGE_SIZE = (SENSOR_WIDTH, SENSOR_HEIGHT)
 class EventImageOptions:
     """How each clip's events are drawn: N images split by event count."""
 
-    count: int = option(5, flag="--event-images", help="images per clip", example="1", parse=int)
+    count: int = option(
+        5, flag="--event-images", help="images per clip", example="1", parse=int, metavar="N"
+    )
     rate_hz: float | None = option(
         None,
         flag="--event-image-rate",
         help="images per second of clip instead of a fixed count (N = duration x Hz, >= 1)",
         example="2",
         parse=float,
-        show=lambda rate: "off" if rate is None else f"{rate:g}",
+        show=lambda rate: "off, the fixed count" if rate is None else f"{rate:g}",
+        metavar="HZ",
     )
     style: ImageStyle = option(
         "last",
         flag="--event-image-style",
         help="last: the last event at a pixel wins (EventGPT inference); red/blue: that "
         "polarity wins (EventGPT training loader); gray: accumulated polarity, RGBA",
-        example="red",
         choices=IMAGE_STYLES,
+        metavar="STYLE",
     )
     compress_level: int = option(
-        1, flag="--png-compress", help="PNG zlib level 0-9", example="6", parse=int
+        1, flag="--png-compress", help="PNG zlib level 0-9", example="6", parse=int, metavar="N"
     )
 
     def __post_init__(self) -> None:
@@ -163,6 +166,7 @@ EVENT_IMAGE = EventImageKind(
     entry_key="event_image",
     depends_on=(*WINDOWS, "rectify_events"),
     options_type=EventImageOptions,
+    title="the clip's event images, PNG",
     checked_by="every part decodes fully at the sensor size, in the style's colour mode",
 )
 

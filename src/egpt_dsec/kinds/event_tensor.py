@@ -44,10 +44,11 @@ class TensorOptions:
         (),
         flag="--tensors",
         help="event tensors per clip, NAME:BINS[:PARAM] of voxel, histogram, frames, "
-        "countframes, timesurface (docs/tensors.md); each a plain .npy",
+        "countframes, timesurface (docs/tensors.md)",
         example="voxel:5,histogram:10",
         parse=parse_tensor_specs,
         show=_specs_text,
+        metavar="SPECS",
     )
 
 
@@ -159,6 +160,7 @@ EVENT_TENSOR = EventTensorKind(
     entry_key="event_tensor",
     depends_on=(*WINDOWS, "rectify_events"),
     options_type=TensorOptions,
+    title="the clip's event tensors, .npy",
     checked_by="each spec's .npy loads without pickle with its shape and dtype; with "
     "--dsec-root every bin equals the one recomputed from the source events",
     default=False,

@@ -51,9 +51,16 @@ class Mp4Options:
     """How clip frames become an H.264 MP4."""
 
     fps: int = 20  # DSEC frames are 20 Hz: one MP4 frame per image
-    preset: str = option("fast", flag="--preset", help="x264 preset", example="medium")
+    preset: str = option(
+        "fast", flag="--preset", help="x264 preset", example="medium", metavar="NAME"
+    )
     crf: int = option(
-        28, flag="--crf", help="x264 constant rate factor 0-51", example="23", parse=int
+        28,
+        flag="--crf",
+        help="x264 constant rate factor 0-51",
+        example="23",
+        parse=int,
+        metavar="N",
     )
     size: tuple[int, int] | None = option(
         None,
@@ -61,6 +68,7 @@ class Mp4Options:
         help="MP4 size WxH, made even for yuv420p",
         example="640x480",
         parse=argtypes.size,
+        metavar="WxH",
         show=lambda size: "the frames' size" if size is None else f"{size[0]}x{size[1]}",
     )
     mode: Literal["encode", "remux"] = option(
@@ -68,8 +76,8 @@ class Mp4Options:
         flag="--mp4-mode",
         help="remux: encode each work unit once and cut every clip by packet copy; "
         "encode: one encode per clip",
-        example="encode",
         choices=MP4_MODES,
+        metavar="MODE",
     )
     min_frames: int = option(
         VIDEO_LLAVA_FRAMES,
@@ -77,6 +85,7 @@ class Mp4Options:
         help="clips with fewer frames get no MP4 (Video-LLaVA samples 8 by count)",
         example="1",
         parse=int,
+        metavar="N",
         before=VIDEO_LLAVA_FRAMES,  # older builds made no clip of under 10 frames
     )
 
@@ -249,6 +258,7 @@ MP4 = Mp4Kind(
     # Remux encodes one work unit at a time: the shard length decides where encodes start.
     depends_on=(*WINDOWS, "shard_seconds", "frames_view"),
     options_type=Mp4Options,
+    title="the clip's frames as an H.264 MP4",
     checked_by="H.264 yuv420p that decodes to exactly the clip's frame count, also stored in "
     "the container; one size per sequence; none for a clip under --min-video-frames",
 )

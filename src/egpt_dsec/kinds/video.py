@@ -44,10 +44,10 @@ class FrameFolderOptions:
     frames: FrameMode = option(
         "hardlink",
         flag="--frames",
-        help="how clip frame folders get the PNGs (hardlink falls back to copy across "
-        "file systems)",
-        example="symlink",
+        help="hardlink, copy or symlink the frame PNGs into the clip folders (hardlink "
+        "falls back to copy across file systems)",
         choices=FRAME_MODES,
+        metavar="MODE",
     )
 
     def __post_init__(self) -> None:
@@ -106,6 +106,7 @@ VIDEO = VideoKind(
     entry_key="video_data",
     depends_on=(*WINDOWS, "frames_view"),
     options_type=FrameFolderOptions,
+    title="the clip's frame folders",
     checked_by="exactly the clip's frames, each resolving to a non-empty file (the "
     "source's with --dsec-root); no folder for a window without frames",
 )
