@@ -61,8 +61,10 @@ from benchkit import (
 )
 from egpt_dsec import argtypes
 from egpt_dsec.durations import DEFAULT_DURATIONS, Duration
-from egpt_dsec.kinds import KIND_NAMES
+from egpt_dsec.kinds import DEFAULT_COMPONENTS
+from egpt_dsec.kinds.event_tensor import TensorOptions
 from egpt_dsec.kinds.mp4 import MP4_MODES, Mp4Options
+from egpt_dsec.render.tensor_spec import parse_tensor_specs
 
 # ---------------------------------------------------------------------------
 # Arguments
@@ -111,10 +113,17 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
         "--components",
         type=argtypes.csv_list,
         default=None,
-        help="(all: " + ",".join(KIND_NAMES) + "; scaling and skew event_npy,event_image; "
+        help="(the default build's: " + ",".join(DEFAULT_COMPONENTS) + "; scaling and skew "
+        "event_npy,event_image; "
         "big-clip event_npy)",
     )
     build.add_argument("--mp4-mode", choices=MP4_MODES, default="remux", help="(remux)")
+    build.add_argument(
+        "--tensors",
+        default="voxel:5",
+        help="the full build is run again with these event tensors and their cost reported "
+        "next to it; none to skip (voxel:5)",
+    )
     build.add_argument(
         "--shard-seconds",
         type=float,
@@ -326,10 +335,41 @@ def _mode_full(bench: Bench) -> int:
     say("measuring the disk")
     before = disk_write_speed(work, args.disk_gib)
     run = run_build("full", bench_config(args, root, work / "out"), args)
+    runs = [run]
+    if args.tensors != "none":
+        options = TensorOptions(parse_tensor_specs(args.tensors))
+        tensors = bench_config(args, root, work / "out-tensors", event_tensor=options)
+        runs.append(run_build(f"full + --tensors {args.tensors}", tensors, args))
     disk = DiskSpeed(before, disk_write_speed(work, args.disk_gib))
-    print(_header(bench, "full build", plans, synth_s, [run]))
-    print(full_table(run, disk).markdown())
-    return check_errors([run])
+    print(_header(bench, "full build", plans, synth_s, runs))
+    table = full_table(run, disk)
+    if len(runs) > 1:
+        _tensor_rows(table, run, runs[1], args.tensors)
+    print(table.markdown())
+    return check_errors(runs)
+
+
+def _tensor_rows(table: Table, base: BuildRun, run: BuildRun, specs: str) -> None:
+    """The cost of the event tensors: the same build again with ``--tensors``."""
+    s = run.stats
+    table.section(f"the same build with --tensors {specs}")
+    tensor_bytes = s.bytes_written.get("event_tensor", 0)
+    table.add(
+        "wall+sync (until the output is on disk)",
+        fmt_s(run.wall_sync),
+        f"{run.wall_sync / base.wall_sync:.2f}x the build without tensors",
+    )
+    table.add(
+        "events/s accumulated (events_in_clips / tensors), per core",
+        fmt_rate(div(s.events_in_clips, run.stage("tensors")), "ev"),
+        f"{run.stage('tensors'):.2f} s of stage time",
+    )
+    table.add(
+        "bytes written: event_tensor",
+        fmt_bytes(tensor_bytes),
+        f"+{tensor_bytes / max(sum(base.stats.bytes_written.values()), 1):.1%} of the build",
+    )
+    table.add("peak RSS per worker", fmt_bytes(run.peak_rss), f"{fmt_bytes(base.peak_rss)} without")
 
 
 def _header(
@@ -362,7 +402,7 @@ def _mode_mp4(bench: Bench) -> int:
         runs.append(
             run_build(
                 video.mode,
-                bench_config(args, root, out, components=("mp4",), video=video),
+                bench_config(args, root, out, components=("mp4",), mp4=video),
                 args,
             )
         )

@@ -20,7 +20,7 @@ from benchkit import evict_inputs, say, tree_bytes
 from egpt_dsec.config import BuildConfig
 from egpt_dsec.durations import DEFAULT_DURATIONS
 from egpt_dsec.execute.report import JobStats
-from egpt_dsec.kinds import KIND_NAMES
+from egpt_dsec.kinds import DEFAULT_COMPONENTS
 from egpt_dsec.kinds.mp4 import Mp4Options
 
 
@@ -145,7 +145,7 @@ def bench_config(args: argparse.Namespace, root: Path, out: Path, **over: Any) -
         dsec_root=root,
         out=out,
         durations=args.durations or DEFAULT_DURATIONS,
-        components=args.components or KIND_NAMES,
+        components=args.components or DEFAULT_COMPONENTS,
         workers=args.workers or 1,
         mp4=Mp4Options(mode=args.mp4_mode),
         **shards,

@@ -30,6 +30,8 @@ STAGES = (
     "encode_mp4",
     "remux_mp4",
     "link_frames",
+    "tensors",
+    "write_npz",
 )
 RENDER_TARGET = 200e6  # events/s on one core
 RSS_TARGET = 2e9  # bytes, for a 400M-event 16 s clip
