@@ -70,9 +70,9 @@ def _loading(facts: CardFacts) -> list[str]:
         *lines,
         "",
         f"A duration's {EVENTGPT} file names each clip's files relative to the kind folders",
-        f"beside it ({folders}); its `videollava.json` names the MP4s",
-        "relative to `mp4/`. A split's `dataset.json` and `videollava.json` cover every",
-        "duration, with paths relative to the split folder.",
+        f"beside it: {folders}. Its `videollava.json` names the MP4s relative to",
+        "`mp4/`. A split's `dataset.json` and `videollava.json` cover every duration, with",
+        "paths relative to the split folder.",
     ]
 
 
