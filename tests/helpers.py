@@ -27,8 +27,8 @@ def copy_build(config: BuildConfig, out: Path) -> BuildConfig:
 
 def tree_hashes(root: Path, card: bool = False) -> dict[str, str]:
     """sha256 of every output file (state files excluded), keyed by relative path. The
-    dataset card only with ``card``: it counts bytes on disk, which a copied tree (frames
-    copied, not linked) or stale files of another option change."""
+    dataset card only with ``card``: it shows the command, options and file sizes, which
+    other options or stale files of another option change."""
     out = {}
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root).as_posix()

@@ -29,6 +29,7 @@ FRAGMENTS = {
     "events_left": "layout/dsec.py",
     "timestamps.txt": "layout/dsec.py",
     "rectified": "layout/dsec.py",
+    "SYNTHETIC.md": "layout/dsec.py",
 }
 
 

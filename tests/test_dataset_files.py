@@ -7,9 +7,11 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import av
 import pytest
+import yaml
 
 from egpt_dsec.config import BuildConfig
 from egpt_dsec.durations import parse_durations
@@ -80,15 +82,51 @@ def test_every_duration_and_the_combined_files_load_with_datasets(standard: Buil
     assert all((layout.split_dir("train") / v).is_file() for v in videos["video"])
 
 
-def test_the_card_has_the_license_attribution_statistics_and_command(
+def _card_configs(out: Path) -> list[dict[str, Any]]:
+    card = OutputLayout(out).card.read_text()
+    configs = yaml.safe_load(card.split("---\n", 2)[1])["configs"]
+    assert isinstance(configs, list)
+    return configs
+
+
+def test_every_config_of_the_card_loads_both_trainers_files(standard: BuildConfig) -> None:
+    """EventGPT's files per duration and ``all``, Video-LLaVA's as ``videollava_*``: each
+    config the card declares loads, split by split, with the rows of its file."""
+    datasets = pytest.importorskip("datasets")
+    layout = OutputLayout(standard.out)
+    configs = _card_configs(standard.out)
+    labels = [d.label for d in DURATIONS]
+    assert [c["config_name"] for c in configs] == [
+        *labels,
+        "all",
+        *(f"videollava_{label}" for label in labels),
+        "videollava_all",
+    ]
+    videollava = {c["config_name"]: c for c in configs if c["config_name"].startswith("video")}
+    assert videollava["videollava_all"]["data_files"] == [
+        {"split": s, "path": f"{s}/videollava.json"} for s in ("test", "train")
+    ]
+    for config in configs:
+        loaded = datasets.load_dataset(str(standard.out), config["config_name"])
+        assert sorted(loaded) == sorted(f["split"] for f in config["data_files"])
+        for files in config["data_files"]:
+            rows = json.loads((standard.out / files["path"]).read_text())
+            assert loaded[files["split"]].num_rows == len(rows) > 0
+    assert not layout.videollava_json("test", DURATIONS[-1]).exists()  # test/4s: no clips
+    assert [f["split"] for f in videollava["videollava_4s"]["data_files"]] == ["train"]
+
+
+def test_the_card_of_a_synthetic_root_has_its_statistics_and_command_not_dsecs_license(
     standard: BuildConfig,
 ) -> None:
     card = OutputLayout(standard.out).card.read_text()
-    assert card.startswith("---\nlicense: cc-by-sa-4.0\n")
-    assert 'config_name: "1s"' in card and 'config_name: "all"' in card
-    assert "Gehrig" in card and "10.1109/LRA.2021.3068942" in card
+    assert "\nlicense: other\n" in card and "cc-by-sa" not in card and "Gehrig" not in card
+    assert "egpt-dsec synth DSEC --sequences 1 --test-sequences 0 --seconds 4.5" in card
+    assert "--seed 1 " in card  # the test sequence's spec, from the same marker
+    assert 'config_name: "1s"' in card and "config_name: all" in card
     assert "| train | 500ms |" in card and "| test | 1s |" in card
-    assert "egpt-dsec build" in card and "`overlap` | `0.5`" in card
+    assert "egpt-dsec build --dsec-root DSEC --out OUT --durations 500ms,1s,4s" in card
+    assert "| `overlap` | `0.5` |" in card
 
 
 def test_legacy_names_resolve_the_way_the_old_scripts_do(legacy: BuildConfig) -> None:

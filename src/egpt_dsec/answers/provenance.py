@@ -5,8 +5,10 @@ Written beside the JSON files; no timestamps, so the same answers give the same 
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from egpt_dsec.answers.model import ActiveAnswers
@@ -59,3 +61,16 @@ def provenance_record(
         "counts": count_outcomes(outcomes),
         "confidence_histogram": histogram(scored),
     }
+
+
+def read_provenance(path: Path) -> dict[str, Any] | None:
+    """A provenance file's record, or None if it is missing or not one (a foreign or
+    damaged file)."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    needed = ("model", "settings_key", "settings", "questions", "select", "counts")
+    if not isinstance(record, dict) or any(key not in record for key in needed):
+        return None
+    return record

@@ -55,6 +55,11 @@ def _labels(durations: tuple[Duration, ...]) -> str:
     return ",".join(d.label for d in durations)
 
 
+def _number(value: float) -> str:
+    """A float as typed: ``160`` for 160.0, else its exact repr."""
+    return str(int(value)) if float(value).is_integer() else repr(value)
+
+
 def _csv(values: tuple[str, ...] | None) -> str:
     return "all" if values is None else ",".join(values)
 
@@ -186,7 +191,7 @@ class BuildConfig:
         example="20",
         parse=float,
         to_value=lambda s: s or None,
-        show=lambda s: f"{s or 0:g}",  # 0: whole sequences (None)
+        show=lambda s: "0" if s is None else _number(s),  # 0: whole sequences (None)
         metavar="S",
         group=OUTPUT,
     )

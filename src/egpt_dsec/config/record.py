@@ -10,6 +10,7 @@ gets back a ``BuildConfig`` that describes every kind's files as they were built
 from __future__ import annotations
 
 import json
+import shlex
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,8 @@ from egpt_dsec.config import (
 from egpt_dsec.fs import atomic_write_bytes
 from egpt_dsec.kinds import BY_NAME, EVENT_NPY, EVENT_REF, KINDS, DatasetContext, Kind
 from egpt_dsec.layout.state import StateLayout
-from egpt_dsec.options import NEW, declared, value_of
+from egpt_dsec.options import NEW, Declared, declared, value_of
+from egpt_dsec.source.discover import recall_source, synthetic_specs
 from egpt_dsec.state.manifest import Manifest
 
 KindOptions = dict[str, dict[str, Any]]  # kind -> dotted option -> JSON value
@@ -148,10 +150,19 @@ def dataset_context(config: BuildConfig, splits: list[str]) -> DatasetContext:
         if kind.name in held
     )
     found = sorted({split for split, _ in records} | set(splits))
+    synth = _synthetic(state, config.dsec_root)
     return DatasetContext(
         config.output, config.dsec_root, config.camera, kinds, records, found,
-        data_options(config), command_line(config),
+        data_options(config), command_line(config), synth is not None, synth or (),
     )  # fmt: skip
+
+
+def _synthetic(state: StateLayout, dsec_root: Path) -> tuple[str, ...] | None:
+    """The synth commands of a synthetic root (None: real DSEC), from the root's marker,
+    or, once the root is gone, as the last card recorded them."""
+    if dsec_root.is_dir():
+        return synthetic_specs(dsec_root)
+    return recall_source(state.source_file)
 
 
 def _built_with(state: StateLayout, config: BuildConfig, kind: Kind) -> BuildConfig:
@@ -167,21 +178,39 @@ def data_options(config: BuildConfig) -> dict[str, Any]:
     return {k: v for k, v in config_to_json(config).items() if k in names}
 
 
+# How a build runs, not what it gives: left out of the command.
+_HOW_IT_RUNS = ("workers",)
+
+
 def command_line(config: BuildConfig) -> str:
     """The build command that gives this data, with ``DSEC`` and ``OUT`` for the paths:
-    the options that differ from their defaults, in declaration order."""
+    the options that differ from their defaults, in declaration order, each spelled so
+    the CLI parses it back to the same value. An option read from a file shows the
+    file as its example name (``--questions questions.txt``); the card lists its
+    contents."""
     words = ["egpt-dsec", "build", "--dsec-root", "DSEC", "--out", "OUT"]
     for d in declared(BuildConfig):
-        if d.flag is None or d.required or d.name in ("workers",):
+        if d.flag is None or d.required or d.name in _HOW_IT_RUNS:
             continue
         value = value_of(config, d.name)
-        if value == d.default:
+        if value == _default(config, d):
             continue
         if d.flag.switch:
             words.append(d.flag.flag)
-        elif d.flag.parse is Path:  # read from a file: its contents are in the card
-            words += [d.flag.flag, d.flag.metavar or "FILE"]
+        elif d.flag.parse is Path and d.flag.to_value is not None:  # read from a file
+            words += [d.flag.flag, shlex.quote(d.flag.example)]
         else:
-            shown = d.flag.show(value) if d.flag.show else value
-            words += [d.flag.flag, str(shown)]
+            shown = d.flag.show(value) if d.flag.show else str(value)
+            words += [d.flag.flag, shlex.quote(shown)]
     return " ".join(words)
+
+
+def _default(config: BuildConfig, d: Declared) -> Any:
+    """The option's value when its flag is not given: the components add the event
+    tensors for ``--tensors`` and swap in the ref store for ``--event-format ref``."""
+    if d.name != "components":
+        return d.default
+    try:
+        return replace(config, components=d.default).components
+    except ValueError:
+        return d.default

@@ -66,6 +66,10 @@ class DatasetContext:
     splits: list[str]
     options: dict[str, Any] = field(default_factory=dict)  # the data's options, JSON-ready
     command: str = ""  # the command that builds it, with DSEC and OUT for the paths
+    # The DSEC root is ``egpt-dsec synth``'s test data (its marker), not DSEC; then
+    # ``synth_commands`` are the synth commands that made it, when known.
+    synthetic: bool = False
+    synth_commands: tuple[str, ...] = ()
 
     def options_of(self, kind: Kind) -> Any:
         return next((options for k, options in self.kinds if k.name == kind.name), None)

@@ -29,6 +29,11 @@ TIMESTAMPS = ("images", "timestamps.txt")
 TIMESTAMPS_NAME = "/".join(TIMESTAMPS)  # for messages: "images/timestamps.txt"
 FRAME_NAME = "{index:06d}.png"
 FRAME_SUFFIX = ".png"
+# ``egpt-dsec synth`` leaves this file at the top of the root it writes: the data is
+# synthetic test data, not DSEC. A file, not a folder, so it is never taken for a split;
+# the lines of it starting with SYNTH_COMMAND are the commands that made the root.
+SYNTHETIC_MARKER = "SYNTHETIC.md"
+SYNTH_COMMAND = "egpt-dsec synth"
 
 
 def frame_index(name: str) -> int | None:
@@ -89,6 +94,11 @@ class SequenceFiles:
     def frame(self, index: int) -> Path:
         """The DSEC name of frame ``index`` (what synth writes)."""
         return self.frames_dir / FRAME_NAME.format(index=index)
+
+
+def synthetic_marker(root: Path) -> Path:
+    """``<root>/SYNTHETIC.md``: present only in a root that ``egpt-dsec synth`` wrote."""
+    return root / SYNTHETIC_MARKER
 
 
 def split_folder(root: Path, split: str) -> Path:

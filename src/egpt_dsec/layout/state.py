@@ -143,6 +143,12 @@ class StateLayout:
         return self.root / "last_build.json"
 
     @property
+    def source_file(self) -> Path:
+        """Whether the DSEC root was synthetic at the last card, for a card written once
+        the root is gone (``annotate`` needs no DSEC root)."""
+        return self.root / "source.json"
+
+    @property
     def command_file(self) -> Path:
         """The command line of the last build (for the dataset card)."""
         return self.root / "command.txt"

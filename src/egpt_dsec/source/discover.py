@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from dataclasses import dataclass
@@ -9,9 +10,11 @@ from pathlib import Path
 
 from egpt_dsec.layout.dsec import (
     EXPECTED_LAYOUT,
+    SYNTH_COMMAND,
     SequenceFiles,
     looks_like_sequence,
     split_folder,
+    synthetic_marker,
 )
 from egpt_dsec.source.errors import InputError
 
@@ -93,6 +96,34 @@ def discover_sequences(
                 root, f"sequence(s) {sorted(unknown)} not found", "check --sequences and --splits"
             )
     return found
+
+
+def synthetic_specs(root: Path) -> tuple[str, ...] | None:
+    """The ``egpt-dsec synth`` commands that made ``root`` (its marker's), or None when
+    the root has no marker: real DSEC. A marker naming no command is still synthetic."""
+    marker = synthetic_marker(root)
+    try:
+        text = marker.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None if not marker.exists() else ()
+    lines = (line.strip() for line in text.splitlines())
+    return tuple(line for line in lines if line.startswith(f"{SYNTH_COMMAND} "))
+
+
+def source_record(specs: tuple[str, ...] | None) -> bytes:
+    """:func:`synthetic_specs` as the bytes of a record kept beside the output."""
+    data = {"synthetic": specs is not None, "synth_commands": list(specs or ())}
+    return json.dumps(data, indent=1, sort_keys=True).encode()
+
+
+def recall_source(record: Path) -> tuple[str, ...] | None:
+    """:func:`synthetic_specs` as remembered in ``record`` (None: real DSEC, or never
+    recorded)."""
+    try:
+        data = json.loads(record.read_text(encoding="utf-8"))
+        return tuple(data["synth_commands"]) if data["synthetic"] else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _subfolders(folder: Path) -> list[Path]:

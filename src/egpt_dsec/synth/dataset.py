@@ -16,8 +16,10 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from egpt_dsec import __version__
 from egpt_dsec.events import SENSOR_WIDTH
-from egpt_dsec.layout.dsec import SequenceFiles, sequence_folder
+from egpt_dsec.fs import write_if_changed
+from egpt_dsec.layout.dsec import SYNTH_COMMAND, SequenceFiles, sequence_folder, synthetic_marker
 from egpt_dsec.synth.calibration import SynthCalibration, raw_pixel_lookup
 from egpt_dsec.synth.frames import SequenceClock, write_frames, write_timestamps
 from egpt_dsec.synth.h5 import write_cam_to_cam, write_events_h5, write_rectify_map
@@ -114,6 +116,7 @@ def write_synthetic_dsec(
     Existing files of the same names are replaced.
     """
     root = Path(root)
+    write_marker(root, spec)
     folders = []
     for slot in sequence_slots(spec):
         folder = slot.folder(root)
@@ -122,3 +125,28 @@ def write_synthetic_dsec(
         if on_sequence is not None:
             on_sequence(slot.name)
     return folders
+
+
+MARKER_TEXT = """# Synthetic test data, not DSEC
+
+This folder was written by `egpt-dsec synth` (egpt-dsec {version}): event streams,
+frames, timestamps and calibration generated from a random seed and laid out like a
+DSEC root, for tests and demos. It holds no recording of the DSEC dataset, and a
+dataset built from it is not DSEC data. Made with:
+
+{commands}
+"""
+
+
+def write_marker(root: Path, spec: SynthSpec) -> None:
+    """Mark ``root`` as synthetic (first, so even a partly written root is marked): the
+    commands that wrote into it so far, this one added once."""
+    marker = synthetic_marker(root)
+    known = []
+    if marker.is_file():
+        lines = (line.strip() for line in marker.read_text(encoding="utf-8").splitlines())
+        known = [line for line in lines if line.startswith(f"{SYNTH_COMMAND} ")]
+    commands = list(dict.fromkeys([*known, spec.command()]))
+    text = MARKER_TEXT.format(version=__version__, commands="\n".join(f"    {c}" for c in commands))
+    root.mkdir(parents=True, exist_ok=True)
+    write_if_changed(marker, text.encode("utf-8"))

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from egpt_dsec import argtypes
-from egpt_dsec.layout.dsec import LAYOUT_HELP, LAYOUTS, SPLIT_ARCHIVES
-from egpt_dsec.options import option
+from egpt_dsec.layout.dsec import LAYOUT_HELP, LAYOUTS, SPLIT_ARCHIVES, SYNTH_COMMAND
+from egpt_dsec.options import declared, option, value_of
 
 FRAME_HZ = 20
 MAX_SECONDS = 4000.0  # relative event time is uint32 microseconds: keep well below 2**32 us
@@ -68,3 +68,14 @@ class SynthSpec:
     def frame_count(self) -> int:
         """Frames per sequence: the image timestamps span ``seconds`` exactly (both ends)."""
         return round(self.seconds * FRAME_HZ) + 1
+
+    def command(self) -> str:
+        """The ``synth`` command that writes this root (every option spelled out, floats
+        exact), with ``DSEC`` for the folder: what the root's marker records."""
+        words = [SYNTH_COMMAND, "DSEC"]
+        for d in declared(SynthSpec):
+            if d.flag is None:
+                continue
+            value = value_of(self, d.name)
+            words += [d.flag.flag, d.flag.show(value) if d.flag.show else str(value)]
+        return " ".join(words)

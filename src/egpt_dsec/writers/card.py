@@ -1,157 +1,91 @@
 """The dataset card, ``OUT/README.md``: Hugging Face YAML, how to load it, statistics,
-how it was built, and DSEC's license, attribution and citation.
+the answers and how they were made, how it was built, and the license of its source.
 
-Pure: statistics and facts in, Markdown out; no time stamps, so the same build gives
-the same bytes.
+Pure: facts in, Markdown out; no time stamps and no path of the machine that built it,
+so the same data gives the same bytes anywhere. The YAML follows the Hub's dataset card
+metadata (https://huggingface.co/docs/hub/datasets-cards); the body's sections are in
+``writers.card_sections``, the facts in ``writers.card_facts``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+import re
 
-from egpt_dsec.humanize import format_bytes
+from egpt_dsec.writers.card_facts import (
+    DSEC_LICENSE,
+    SYNTHETIC_LICENSE,
+    TASK_CATEGORIES,
+    AnswerFacts,
+    AnswerGroup,
+    CardFacts,
+    GroupStats,
+    HfConfig,
+)
+from egpt_dsec.writers.card_sections import body
 
-DSEC_CITATION = """@article{Gehrig21ral,
-  author  = {Mathias Gehrig and Willem Aarents and Daniel Gehrig and Davide Scaramuzza},
-  title   = {{DSEC}: A Stereo Event Camera Dataset for Driving Scenarios},
-  journal = {IEEE Robotics and Automation Letters},
-  year    = {2021},
-  doi     = {10.1109/LRA.2021.3068942}
-}"""
+__all__ = ["AnswerFacts", "AnswerGroup", "CardFacts", "GroupStats", "HfConfig", "dataset_card"]
 
-
-@dataclass(frozen=True)
-class GroupStats:
-    """One split and duration of the built dataset."""
-
-    split: str
-    duration: str
-    clips: int  # clips with events (the JSON entries)
-    empty: int  # windows without events (no files)
-    events: int  # events in the clips (each copy counted)
-    seconds: float  # seconds of recording the clips cover
-    bytes: dict[str, int] = field(default_factory=dict)  # kind -> bytes on disk
+# The Hub's size buckets by example count: n<1K, 1K<n<10K, ..., 100B<n<1T, n>1T.
+_SIZE_BUCKETS = ("1K", "10K", "100K", "1M", "10M", "100M", "1B", "10B", "100B", "1T")
 
 
-@dataclass(frozen=True)
-class CardFacts:
-    version: str
-    command: str
-    options: dict[str, object]  # dotted option -> value (the recorded config)
-    configs: dict[str, list[tuple[str, str]]]  # config name -> [(split, path under OUT)]
-    stats: list[GroupStats]
-    kinds: tuple[str, ...]
+def size_category(n: int) -> str:
+    """The Hub's size bucket of ``n`` examples."""
+    low = "n<"
+    for bucket, limit in zip(_SIZE_BUCKETS, range(3, 3 + len(_SIZE_BUCKETS)), strict=True):
+        if n < 10**limit:
+            return f"{low}{bucket}"
+        low = f"{bucket}<n<"
+    return f"n>{_SIZE_BUCKETS[-1]}"
+
+
+_PLAIN = re.compile(r"[a-z][a-z0-9_.-]*", re.IGNORECASE)
+_YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "null", "y", "n"}
+
+
+def _q(value: str) -> str:
+    """A YAML string: plain when it can only read as that string (``1s``, ``train``),
+    else double-quoted (a JSON string is a valid YAML one)."""
+    if _PLAIN.fullmatch(value) and value.lower() not in _YAML_WORDS:
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _items(name: str, values: list[str] | tuple[str, ...]) -> list[str]:
+    return [f"{name}:", *(f"- {_q(v)}" for v in values)]
 
 
 def _yaml(facts: CardFacts) -> list[str]:
+    license_lines = (
+        ["license: other", f"license_name: {_q(SYNTHETIC_LICENSE)}"]
+        if facts.synthetic
+        else [f"license: {_q(DSEC_LICENSE)}"]
+    )
+    source_tags = ["synthetic"] if facts.synthetic else ["dsec", "driving"]
+    tags = ["event-camera", "neuromorphic", *source_tags, "eventgpt", "video-llava", "egpt-dsec"]
+    annotations = "machine-generated" if facts.answers else "no-annotation"
     lines = [
         "---",
-        "license: cc-by-sa-4.0",
-        "pretty_name: DSEC clips for EventGPT and Video-LLaVA (egpt-dsec)",
-        "tags:",
-        "- event-camera",
-        "- dsec",
-        "- eventgpt",
-        "- video-llava",
-        "configs:",
+        f"pretty_name: {_q(facts.title)}",
+        *license_lines,
+        *_items("language", ["en"]),
+        *_items("task_categories", TASK_CATEGORIES),
+        *_items("size_categories", [size_category(facts.entries)]),
+        *_items("annotations_creators", [annotations]),
+        *_items("tags", tags),
     ]
-    for name, files in facts.configs.items():
-        lines += [f'- config_name: "{name}"', "  data_files:"]
-        lines += [f'  - split: {split}\n    path: "{path}"' for split, path in files]
+    if facts.configs:
+        lines.append("configs:")
+    for config in facts.configs:
+        lines.append(f"- config_name: {_q(config.name)}")
+        if config.default:
+            lines.append("  default: true")
+        lines.append("  data_files:")
+        for split, path in config.files:
+            lines += [f"  - split: {_q(split)}", f"    path: {_q(path)}"]
     return [*lines, "---"]
 
 
-def _table(facts: CardFacts) -> list[str]:
-    head = ["split", "duration", "clips", "empty", "events", "seconds", *facts.kinds, "all"]
-    rows = [
-        "| " + " | ".join(head) + " |",
-        "|" + "---|" * len(head),
-    ]
-    for s in facts.stats:
-        sizes = [format_bytes(s.bytes.get(k, 0)) for k in facts.kinds]
-        rows.append(
-            f"| {s.split} | {s.duration} | {s.clips:,} | {s.empty:,} | {s.events:,} | "
-            f"{s.seconds:,.1f} | "
-            + " | ".join(sizes)
-            + f" | {format_bytes(sum(s.bytes.values()))} |"
-        )
-    return rows
-
-
-def _coordinates(options: dict[str, object]) -> list[str]:
-    """Which camera view the events and the frames are in (``--rectify-events``,
-    ``--frames-view``): what a user must know before overlaying them."""
-    side = options.get("camera", "left")
-    events = (
-        f"- Events: in the rectified view of the {side} event camera (640x480), moved"
-        "\n  through `rectify_map.h5` and rounded; events landing outside were dropped."
-        if options.get("rectify_events")
-        else f"- Events: raw pixels of the {side} event camera (640x480, lens distortion kept)."
-    )
-    frames = (
-        "- Frames: warped into the same rectified event view (640x480), so they lie"
-        "\n  under the events."
-        if options.get("frames_view") == "event"
-        else f"- Frames: DSEC's rectified frames of the {side} frame camera, a different"
-        "\n  camera: resized to 640x480 they do not lie under the events."
-    )
-    return [events, frames]
-
-
 def dataset_card(facts: CardFacts) -> str:
-    options = [f"| `{name}` | `{value}` |" for name, value in sorted(facts.options.items())]
-    first = next(iter(facts.configs), "1s")
-    lines = [
-        *_yaml(facts),
-        "",
-        "# DSEC clips for EventGPT and Video-LLaVA",
-        "",
-        "Clips of the [DSEC](https://dsec.ifi.uzh.ch/) event-camera dataset, each as the",
-        "clip's events (EventGPT `.npy`), event images, the camera frames of the clip, an",
-        "H.264 MP4 and JSON conversations that EventGPT and Video-LLaVA train on unchanged.",
-        "Built with egpt-dsec; clips of 50% overlapping windows per duration.",
-        "",
-        "## Loading it",
-        "",
-        "```python",
-        "import datasets",
-        f'clips = datasets.load_dataset("path/to/this/folder", "{first}")  # or "all"',
-        "```",
-        "",
-        "Each duration folder holds `EventGPT_Instruction_Subset.json` (paths relative to",
-        "the kind folders `event_npy/`, `event_image/`, `video/`, `mp4/`) and",
-        "`videollava.json`; each split folder holds `dataset.json` and `videollava.json`",
-        "covering all durations (paths relative to the split folder).",
-        "",
-        "## Coordinates",
-        "",
-        *_coordinates(facts.options),
-        "",
-        "## Statistics",
-        "",
-        *_table(facts),
-        "",
-        "## How it was built",
-        "",
-        f"egpt-dsec {facts.version}:",
-        "",
-        "```sh",
-        facts.command or "egpt-dsec build ...",
-        "```",
-        "",
-        "| option | value |",
-        "|---|---|",
-        *options,
-        "",
-        "## License and attribution",
-        "",
-        "This is a derived dataset of DSEC (Gehrig et al., RA-L 2021), licensed",
-        "[CC BY-SA 4.0](https://creativecommons.org/licenses/by-sa/4.0/); so is this",
-        "dataset. Cite DSEC when you use it:",
-        "",
-        "```bibtex",
-        DSEC_CITATION,
-        "```",
-        "",
-    ]
-    return "\n".join(lines)
+    return "\n".join([*_yaml(facts), "", *body(facts), ""])
