@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from egpt_dsec.events import Events
-from egpt_dsec.writers import event_npz, event_npz_read
+from egpt_dsec.writers import event_npz, event_npz_read, sized_file
 from egpt_dsec.writers.event_npz import (
     EventNpzWriter,
     event_npz_bytes,
@@ -276,7 +276,7 @@ def test_a_failed_write_fails_the_writer(tmp_path: Path, monkeypatch: pytest.Mon
             raise OSError(28, "No space left on device")
         os.pwrite(fd, data, offset)
 
-    monkeypatch.setattr(event_npz, "pwrite_all", flaky)
+    monkeypatch.setattr(sized_file, "pwrite_all", flaky)
     writer = EventNpzWriter(path, 60)
     with pytest.raises(OSError, match="No space"):
         writer.write(0, events)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -31,17 +31,31 @@ NPY_KEYS = (*EVENT_FIELDS, *(f.name for f in fields(ClipMetadata)))
 CHECK_CHUNK = 4_000_000  # events compared per step: bounds the extra memory per clip
 
 
-class NpyPart(ClipPart):
-    """Chunks written at their offsets by the write lane, which also renames the file
-    into place after the last one."""
+class EventWriter(Protocol):
+    """A writer of a clip's events at their positions (``writers.event_npy``, ``_npz``)."""
+
+    def write(self, offset: int, events: Events) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def abort(self) -> None: ...
+
+
+class EventFilePart(ClipPart):
+    """A file of the clip's events: chunks written at their offsets by the write lane,
+    which also renames the file into place after the last one."""
 
     wants_events = True
+    stage = "write_npy"  # the stats' name of its write time
 
     def __init__(
         self, kind: Kind, ctx: UnitContext, clip: Clip, num_events: int, options: Any
     ) -> None:
         super().__init__(kind, ctx, clip, num_events, options)
-        self._writer = EventNpyWriter(self.path(), ClipMetadata.of(clip, num_events))
+        self._writer = self.make_writer(clip, num_events)
+
+    def make_writer(self, clip: Clip, num_events: int) -> EventWriter:
+        return EventNpyWriter(self.path(), ClipMetadata.of(clip, num_events))
 
     def feed_events(self, offset: int, events: Events) -> None:
         lane, weight = self.ctx.lanes.writes, len(events) * EVENT_BYTES
@@ -51,11 +65,11 @@ class NpyPart(ClipPart):
         self.pending.append(self.ctx.lanes.writes.submit(self._commit))
 
     def _write(self, offset: int, events: Events) -> None:
-        with self.ctx.stats.timed("write_npy"):
+        with self.ctx.stats.timed(self.stage):
             self._writer.write(offset, events)
 
     def _commit(self) -> None:
-        with self.ctx.stats.timed("write_npy"):
+        with self.ctx.stats.timed(self.stage):
             self._writer.commit()
 
     def abort(self) -> None:
@@ -64,7 +78,7 @@ class NpyPart(ClipPart):
 
 class EventNpyKind(Kind):
     def part_type(self, options: Any) -> type[ClipPart]:
-        return NpyPart
+        return EventFilePart
 
     def clip_cost(self, clip: Clip, events: int, options: Any, model: CostModel) -> Cost:
         return Cost(1, npy_file_size(ClipMetadata.of(clip, events)))

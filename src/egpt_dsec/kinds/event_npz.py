@@ -12,45 +12,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from egpt_dsec.events import Events
 from egpt_dsec.kinds.base import WINDOWS, ClipPart, Found, Kind
-from egpt_dsec.kinds.contexts import CheckTask, Cost, CostModel, Throughput, UnitContext, Workload
-from egpt_dsec.kinds.event_npy import EVENT_BYTES, source_problem
+from egpt_dsec.kinds.contexts import CheckTask, Cost, CostModel, Throughput, Workload
+from egpt_dsec.kinds.event_npy import EventFilePart, source_problem
 from egpt_dsec.plan.clips import Clip
 from egpt_dsec.source.h5events import EventFile
 from egpt_dsec.writers.event_npz import EventNpzWriter, npz_file_size
 from egpt_dsec.writers.event_npz_read import load_event_npz, npz_problem
 
 
-class NpzPart(ClipPart):
-    """Chunks written in stream order by the write lane, which renames the file after
-    the last one."""
+class NpzPart(EventFilePart):
+    """Chunks in stream order (the write lane keeps them in order), CRCs carried along."""
 
-    wants_events = True
+    stage = "write_npz"
 
-    def __init__(
-        self, kind: Kind, ctx: UnitContext, clip: Clip, num_events: int, options: Any
-    ) -> None:
-        super().__init__(kind, ctx, clip, num_events, options)
-        self._writer = EventNpzWriter(self.path(), num_events)
-
-    def feed_events(self, offset: int, events: Events) -> None:
-        lane, weight = self.ctx.lanes.writes, len(events) * EVENT_BYTES
-        self.pending.append(lane.submit(self._write, offset, events, weight=weight))
-
-    def close(self) -> None:
-        self.pending.append(self.ctx.lanes.writes.submit(self._commit))
-
-    def _write(self, offset: int, events: Events) -> None:
-        with self.ctx.stats.timed("write_npz"):
-            self._writer.write(offset, events)
-
-    def _commit(self) -> None:
-        with self.ctx.stats.timed("write_npz"):
-            self._writer.commit()
-
-    def abort(self) -> None:
-        self._writer.abort()
+    def make_writer(self, clip: Clip, num_events: int) -> EventNpzWriter:
+        return EventNpzWriter(self.path(), num_events)
 
 
 class EventNpzKind(Kind):

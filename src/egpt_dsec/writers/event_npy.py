@@ -16,16 +16,13 @@ The pickle opcodes come from ``writers.npy_pickle``.
 from __future__ import annotations
 
 import operator
-import os
 import pickle
-import threading
 from dataclasses import dataclass, fields
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from egpt_dsec.events import EVENT_DTYPES, EVENT_FIELDS, Events
-from egpt_dsec.fs import WriteBehind, le_bytes, pwrite_all, remove_path, temp_path_for
+from egpt_dsec.fs import le_bytes
 from egpt_dsec.plan.clips import Clip
 from egpt_dsec.writers.npy_pickle import (
     ARRAY_SUFFIX,
@@ -39,6 +36,7 @@ from egpt_dsec.writers.npy_pickle import (
     pickle_tuple,
     pickle_value,
 )
+from egpt_dsec.writers.sized_file import SizedFile
 
 _METADATA_KEYS = (
     "time_start",
@@ -233,33 +231,18 @@ class _Coverage:
         return out
 
 
-class EventNpyWriter:
-    """Write one clip's event .npy in chunks, then publish it atomically.
+class EventNpyWriter(SizedFile):
+    """Write one clip's event .npy in chunks, in any order, then publish it atomically.
 
-    The temp sibling is created with the full layout at construction; ``write``
-    puts events at their positions; ``commit`` checks every position was written
-    exactly once and renames the file into place. Calls are serialized by a lock.
-    As a context manager it commits on success and aborts on an exception.
+    The header and pickle opcodes are in place from the start; ``write`` puts events at
+    their positions; ``commit`` checks every position was written exactly once.
     """
 
     def __init__(self, final_path: Path, meta: ClipMetadata) -> None:
-        self.final_path = Path(final_path)
         self.meta = meta
         self._layout = _Layout.for_meta(meta)
         self._coverage = _Coverage(meta.num_events)
-        self._lock = threading.Lock()
-        self._state = "open"
-        self.final_path.parent.mkdir(parents=True, exist_ok=True)
-        self.temp_path = temp_path_for(self.final_path)
-        self._fd = os.open(self.temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        self._behind = WriteBehind(self._fd)
-        try:
-            os.ftruncate(self._fd, self._layout.size)
-            for pos, piece in self._layout.static:
-                pwrite_all(self._fd, memoryview(piece), pos)
-        except BaseException:
-            self._discard()
-            raise
+        super().__init__(final_path, self._layout.size, self._layout.static)
 
     def write(self, offset: int, events: Events) -> None:
         """Write ``events`` at event positions ``[offset, offset + len(events))``."""
@@ -269,67 +252,13 @@ class EventNpyWriter:
             try:
                 for region in self._layout.regions:
                     data = le_bytes(getattr(events, region.name))
-                    start = region.offset + offset * region.itemsize
-                    pwrite_all(self._fd, data, start)
-                    self._behind.wrote(start, len(data))
+                    self._put(data, region.offset + offset * region.itemsize)
             except BaseException:
-                self._state = "failed"  # positions are marked written but may not be
+                self._failed()  # positions are marked written but may not be
                 raise
 
-    def commit(self) -> None:
-        """Publish the file under its final name, if every event was written."""
-        with self._lock:
-            self._require_open()
-            if not self._coverage.complete():
-                missing = self._coverage.n - self._coverage.covered
-                raise ValueError(
-                    f"{self.final_path}: {missing} of {self._coverage.n} events not written "
-                    f"(first gaps {self._coverage.gaps()})"
-                )
-            try:
-                size = os.fstat(self._fd).st_size
-                if size != self._layout.size:
-                    raise OSError(f"{self.temp_path}: size {size}, expected {self._layout.size}")
-                self._behind.finish()
-                os.close(self._fd)
-                self._fd = -1
-                os.replace(self.temp_path, self.final_path)
-            except BaseException:
-                self._discard()
-                raise
-            self._state = "committed"
-
-    def abort(self) -> None:
-        """Drop the temp file; the final name is left untouched. Safe to repeat."""
-        with self._lock:
-            if self._state != "committed":
-                self._discard()
-
-    def _discard(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
-        remove_path(self.temp_path)
-        self._state = "aborted"
-
-    def _require_open(self) -> None:
-        if self._state != "open":
-            raise RuntimeError(f"{self.final_path}: writer is {self._state}")
-
-    def __enter__(self) -> EventNpyWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is not None:
-            self.abort()
-            return
-        try:
-            self.commit()
-        except BaseException:
-            self.abort()
-            raise
+    def _missing(self) -> str | None:
+        if self._coverage.complete():
+            return None
+        n, missing = self._coverage.n, self._coverage.n - self._coverage.covered
+        return f"{missing} of {n} events not written (first gaps {self._coverage.gaps()})"

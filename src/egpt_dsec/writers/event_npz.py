@@ -10,18 +10,16 @@ along; the headers are written at commit. Fixed time stamps: same events, same b
 from __future__ import annotations
 
 import operator
-import os
 import struct
-import threading
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
 import numpy as np
 
 from egpt_dsec.events import Events
-from egpt_dsec.fs import WriteBehind, le_bytes, pwrite_all, remove_path, temp_path_for
+from egpt_dsec.fs import le_bytes, pwrite_all
+from egpt_dsec.writers.sized_file import SizedFile
 
 # Archive order, so also the order of ``np.load(path).files``: the order EventBench
 # unpacks them and the columns of its Nx4 ``event_data`` alternative.
@@ -167,32 +165,20 @@ def event_npz_bytes(events: Events) -> bytes:
     return bytes(out)
 
 
-class EventNpzWriter:
+class EventNpzWriter(SizedFile):
     """Write one clip's event ``.npz`` chunk by chunk in stream order, then publish it.
 
-    The temp sibling gets its full size at construction; ``write`` puts each chunk's
-    fields at their places and extends the members' CRCs; ``commit`` checks every event
-    came, writes the headers and renames the file into place. Calls are serialized by a
-    lock. As a context manager it commits on success and aborts on an exception.
+    ``write`` puts each chunk's fields at their places and extends the members' CRCs;
+    ``commit`` checks every event came, writes the headers (they hold the CRCs) and
+    renames the file into place.
     """
 
     def __init__(self, final_path: Path, num_events: int) -> None:
-        self.final_path = Path(final_path)
         self._layout = _Layout.of(num_events)
         self.num_events = self._layout.num_events
         self._crcs = _start_crcs(self.num_events)
         self._next = 0  # events [0, _next) are written
-        self._lock = threading.Lock()
-        self._state = "open"
-        self.final_path.parent.mkdir(parents=True, exist_ok=True)
-        self.temp_path = temp_path_for(self.final_path)
-        self._fd = os.open(self.temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        self._behind = WriteBehind(self._fd)
-        try:
-            os.ftruncate(self._fd, self._layout.size)
-        except BaseException:
-            self._discard()
-            raise
+        super().__init__(final_path, self._layout.size)
 
     def write(self, offset: int, events: Events) -> None:
         """Write ``events`` as events ``[offset, offset + len(events))``; ``offset`` must be
@@ -213,75 +199,25 @@ class EventNpzWriter:
             try:
                 for m in self._layout.members:
                     data = le_bytes(getattr(events, m.name))
-                    start = m.data_offset + offset * MEMBER_DTYPES[m.name].itemsize
-                    pwrite_all(self._fd, data, start)
-                    self._behind.wrote(start, len(data))
+                    self._put(data, m.data_offset + offset * MEMBER_DTYPES[m.name].itemsize)
                     self._crcs[m.name] = zlib.crc32(data, self._crcs[m.name])
             except BaseException:
-                self._state = "failed"  # a member may hold part of the chunk
+                self._failed()  # a member may hold part of the chunk
                 raise
             self._next = stop
 
-    def commit(self) -> None:
-        """Publish the file under its final name, if every event was written (ValueError
-        otherwise; the writer stays open, ``abort`` or the context manager drops it)."""
-        with self._lock:
-            self._require_open()
-            if self._next != self.num_events:
-                raise ValueError(
-                    f"{self.final_path}: {self.num_events - self._next} of {self.num_events} "
-                    f"events not written (only [0, {self._next}))"
-                )
-            try:
-                self._write_headers()
-                size = os.fstat(self._fd).st_size
-                if size != self._layout.size:
-                    raise OSError(f"{self.temp_path}: size {size}, expected {self._layout.size}")
-                self._behind.finish()
-                os.close(self._fd)
-                self._fd = -1
-                os.replace(self.temp_path, self.final_path)
-            except BaseException:
-                self._discard()
-                raise
-            self._state = "committed"
+    def _missing(self) -> str | None:
+        if self._next == self.num_events:
+            return None
+        return (
+            f"{self.num_events - self._next} of {self.num_events} events not written "
+            f"(only [0, {self._next}))"
+        )
+
+    def _finish(self) -> None:
+        self._write_headers()
 
     def _write_headers(self) -> None:
         """Local headers, npy headers, directory and end records, with the CRCs so far."""
         for pos, piece in self._layout.pieces(self._crcs):
             pwrite_all(self._fd, memoryview(piece), pos)
-
-    def abort(self) -> None:
-        """Drop the temp file; the final name is left untouched. Safe to repeat."""
-        with self._lock:
-            if self._state != "committed":
-                self._discard()
-
-    def _discard(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
-        remove_path(self.temp_path)
-        self._state = "aborted"
-
-    def _require_open(self) -> None:
-        if self._state != "open":
-            raise RuntimeError(f"{self.final_path}: writer is {self._state}")
-
-    def __enter__(self) -> EventNpzWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is not None:
-            self.abort()
-            return
-        try:
-            self.commit()
-        except BaseException:
-            self.abort()
-            raise
