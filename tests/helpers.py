@@ -18,6 +18,12 @@ from egpt_dsec.layout.state import STATE_DIR
 from egpt_dsec.synth import write_events_h5
 from egpt_dsec.synth.calibration import SynthCalibration
 
+# Why the Ray tests skip: `make install` leaves Ray out; `make test` adds it.
+RAY_ABSENT = (
+    "Ray is not installed: `make test` installs it, or pip install -e '.[dev,ray]' "
+    "(only --executor ray needs it)"
+)
+
 
 def copy_build(config: BuildConfig, out: Path) -> BuildConfig:
     """A private copy of a finished build (its state too) at ``out``, to damage or extend."""
