@@ -64,6 +64,15 @@ def clip_part(kind: KindFiles, name: str, index: int) -> int | None:
     return int(match.group(1)) if match and match.groups() else None
 
 
+def clip_index(kind: KindFiles, name: str) -> int | None:
+    """The clip index a name in the kind's sequence folder is spelled with, if it has the
+    shape of the kind's template (any part), else None."""
+    pattern = re.escape(kind.template.rsplit("/", 1)[-1])
+    pattern = pattern.replace(re.escape("{clip}"), r"(?P<clip>\d+)")
+    match = re.fullmatch(pattern.replace(re.escape("{part}"), r".+"), name)
+    return int(match.group("clip")) if match else None
+
+
 @dataclass(frozen=True)
 class Located:
     """Where a path under OUT sits: the fields it has (others are "")."""
