@@ -25,6 +25,20 @@ RAY_ABSENT = (
 )
 
 
+def input_tree(root: Path) -> dict[str, tuple[str, int, int]]:
+    """Every path under ``root`` (itself too): content hash or "dir", permission bits, and a
+    folder's modification time, which a file made and deleted again (a probe) changes."""
+    tree = {}
+    for path in [root, *sorted(root.rglob("*"))]:
+        info = path.lstat()
+        if path.is_dir():
+            tree[path.relative_to(root).as_posix()] = ("dir", info.st_mode, info.st_mtime_ns)
+        else:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            tree[path.relative_to(root).as_posix()] = (digest, info.st_mode, 0)
+    return tree
+
+
 def copy_build(config: BuildConfig, out: Path) -> BuildConfig:
     """A private copy of a finished build (its state too) at ``out``, to damage or extend."""
     shutil.copytree(config.out, out, symlinks=True)

@@ -26,7 +26,7 @@ from egpt_dsec.kinds import BY_NAME, DEFAULT_COMPONENTS, EVENT_NPY, MP4
 from egpt_dsec.kinds.event_image import EventImageOptions
 from egpt_dsec.layout.dsec import SequenceFiles
 from egpt_dsec.layout.output import OutputLayout
-from egpt_dsec.layout.state import StateLayout
+from egpt_dsec.layout.state import STATE_DIR, StateLayout
 from egpt_dsec.pipeline import BuildReport, build
 from egpt_dsec.plan.clips import plan_windows
 from egpt_dsec.source.discover import check_safe_name, discover_sequences
@@ -464,6 +464,7 @@ def test_ensure_inside_refuses_dotdot(tmp_path: Path) -> None:
 def test_build_refuses_to_write_through_a_planted_symlink(root: Path, tmp_path: Path) -> None:
     out, outside = tmp_path / "out", tmp_path / "outside"
     outside.mkdir()
+    (out / STATE_DIR).mkdir(parents=True)  # an earlier output (others' files are refused)
     folder = out / "train" / "500ms" / "event_npy"
     folder.mkdir(parents=True)
     (folder / BAD).symlink_to(outside, target_is_directory=True)

@@ -13,6 +13,7 @@ from egpt_dsec.config import BuildConfig
 if TYPE_CHECKING:
     from egpt_dsec.execute.executor import Executor
     from egpt_dsec.pipeline import BuildReport
+    from egpt_dsec.source.discover import SequenceSource
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,10 +41,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from egpt_dsec.pipeline import build
+    from egpt_dsec.pipeline.preflight import preflight
     from egpt_dsec.progress import LogProgress, TerminalProgress
 
     config = config_from_args(args, BuildConfig)
-    if not _plan_allows(config, args.no_space_check):
+    sources = preflight(config)  # every refusal before the plan probes the disk
+    if not _plan_allows(config, sources, args.no_space_check):
         return 2
     progress = TerminalProgress() if sys.stderr.isatty() else LogProgress()
     started = time.monotonic()
@@ -60,14 +63,14 @@ def run(args: argparse.Namespace) -> int:
     return 1 if report.failures else 0
 
 
-def _plan_allows(config: BuildConfig, no_space_check: bool) -> bool:
+def _plan_allows(config: BuildConfig, sources: list[SequenceSource], no_space_check: bool) -> bool:
     """Print the plan's summary; False (with the reason) when what is left to build will
     not fit in the free space."""
     from egpt_dsec.humanize import format_bytes
     from egpt_dsec.reports.plan.collect import estimate_build, remaining_bytes
     from egpt_dsec.reports.plan.format import summary
 
-    estimate = estimate_build(config)
+    estimate = estimate_build(config, sources=sources)
     print(summary(estimate), flush=True)
     needed = remaining_bytes(estimate, config.out)
     if no_space_check or estimate.free_bytes is None or needed <= estimate.free_bytes:

@@ -49,7 +49,8 @@ class BuildConfig:
     )
     out: Path = option(
         flag="--out",
-        help="the output folder (created; must not be inside, equal to or around the DSEC root)",
+        help="the output folder: new, empty, or an earlier build's (resumed); not inside, "
+        "equal to or around the DSEC root",
         example="/data/egpt-dsec",
         parse=Path,
     )

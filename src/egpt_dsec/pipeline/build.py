@@ -31,9 +31,11 @@ from egpt_dsec.fs import (
 )
 from egpt_dsec.kinds import CARD, JSON, KINDS
 from egpt_dsec.kinds.base import Records
+from egpt_dsec.layout.output import WRITE_PROBE_PREFIX
 from egpt_dsec.layout.state import StateLayout
 from egpt_dsec.pipeline.planning import PlannedSequence, plan_build, store_plans
-from egpt_dsec.source.discover import SequenceSource, discover_sequences
+from egpt_dsec.pipeline.preflight import preflight
+from egpt_dsec.source.discover import SequenceSource
 from egpt_dsec.source.errors import InputError
 from egpt_dsec.source.h5events import EventFile
 from egpt_dsec.state.lock import output_lock
@@ -69,10 +71,10 @@ def build(
 ) -> BuildReport:
     """Build every requested output; one bad sequence is reported, never fatal to others.
 
-    The DSEC root is checked (and kept apart from the output) before anything is written.
+    Every check of ``pipeline.preflight`` (the DSEC root, --out apart from it, writable,
+    not locked, not someone else's files) passes before anything is written.
     """
-    sources = discover_sequences(config.dsec_root, config.splits, config.sequences, config.camera)
-    check_apart(config.dsec_root, config.out)
+    sources = preflight(config)
     check_writable(config.out)
     with output_lock(StateLayout(config.out)):
         report = _build(
@@ -111,28 +113,11 @@ def _planned_splits(state: StateLayout) -> set[str]:
     return {path.parent.name for path in state.plan_files()}
 
 
-def check_apart(dsec_root: Path, out: Path) -> None:
-    """The output never touches the source: refuse an --out inside, equal to or around the
-    DSEC root (the build would write next to the sequences, or over them)."""
-    root, target = Path(os.path.realpath(dsec_root)), Path(os.path.realpath(out))
-    if target == root or root in target.parents:
-        where = "is" if target == root else "is inside"
-        raise OutputError(
-            f"--out {out} {where} the DSEC root {dsec_root}: the build would write among "
-            "the source sequences. Choose an --out outside the DSEC root."
-        )
-    if target in root.parents:
-        raise OutputError(
-            f"--out {out} holds the DSEC root {dsec_root}: the build would mix its folders "
-            "with the source. Choose an --out beside the DSEC root, not above it."
-        )
-
-
 def check_writable(out: Path) -> None:
     """Fail at once, with the folder named, if the output cannot be written."""
     try:
         out.mkdir(parents=True, exist_ok=True)
-        probe = out / f".write-probe-{os.getpid()}"
+        probe = out / f"{WRITE_PROBE_PREFIX}{os.getpid()}"
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:

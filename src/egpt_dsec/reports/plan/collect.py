@@ -16,12 +16,13 @@ from egpt_dsec.kinds import JSON, KIND_NAMES, DatasetContext
 from egpt_dsec.kinds.contexts import CostModel, Throughput, Workload
 from egpt_dsec.kinds.dataset_json import planned_json
 from egpt_dsec.kinds.video import kept_frames
+from egpt_dsec.pipeline.preflight import preflight
 from egpt_dsec.plan.clips import Clip
 from egpt_dsec.plan.sequence import SequencePlan, plan_sequence
 from egpt_dsec.render.warp import EVENT_VIEW_SIZE
 from egpt_dsec.reports.plan.cost import Row, add_sequence
 from egpt_dsec.reports.plan.probe import probe
-from egpt_dsec.source.discover import SequenceSource, discover_sequences
+from egpt_dsec.source.discover import SequenceSource
 from egpt_dsec.source.errors import InputError
 from egpt_dsec.source.frames import frame_size
 from egpt_dsec.source.h5events import EventFile
@@ -83,11 +84,16 @@ def read_facts(config: BuildConfig, source: SequenceSource) -> SequenceFacts:
 
 
 def estimate_build(
-    config: BuildConfig, measured: tuple[CostModel, Throughput] | None = None
+    config: BuildConfig,
+    measured: tuple[CostModel, Throughput] | None = None,
+    sources: list[SequenceSource] | None = None,
 ) -> BuildEstimate:
     """The estimate; a sequence that cannot be read is listed, never fatal. ``measured``
-    replaces the probe (a metadata-only root, like the full-DSEC benchmark's)."""
-    sources = discover_sequences(config.dsec_root, config.splits, config.sequences, config.camera)
+    replaces the probe (a metadata-only root, like the full-DSEC benchmark's). ``sources``
+    are those a ``pipeline.preflight`` of ``config`` gave; without them it runs one (its
+    checks all pass before the probe writes its test files)."""
+    if sources is None:
+        sources = preflight(config, foreign=False)
     facts, failures = [], []
     for source in sources:
         try:
