@@ -4,7 +4,6 @@ from metadata alone; ``build`` refuses to start when the plan does not fit."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,9 @@ from egpt_dsec.cli import main
 from egpt_dsec.config import BuildConfig
 from egpt_dsec.durations import parse_durations
 from egpt_dsec.kinds import FILE_KINDS, JSON
+from egpt_dsec.kinds.contexts import CostModel, Throughput
 from egpt_dsec.layout.state import STATE_DIR
+from egpt_dsec.machine import available_cores
 from egpt_dsec.pipeline import build
 from egpt_dsec.reports.plan import collect
 from egpt_dsec.reports.plan.collect import estimate_build
@@ -56,7 +57,8 @@ def test_the_plan_predicts_the_build(
     assert main(["plan", *args, "--format", "json"]) == 0
     plan = json.loads(capsys.readouterr().out)
     assert not out.exists()  # planning writes nothing
-    config = BuildConfig(root, out, durations=parse_durations(DURATIONS), event_format=event_format)
+    durations = parse_durations(DURATIONS)
+    config = BuildConfig(root, out, durations=durations, event_format=event_format, workers=1)
     assert not build(config).failures
     status = collect_status(out)
     assert plan["clips"] == status.total.planned  # exactly
@@ -80,6 +82,7 @@ def test_a_build_that_does_not_fit_is_refused(
     monkeypatch.setattr(collect, "free_space", lambda out: 1_000)
     out = tmp_path / "out"
     args = ["build", "--dsec-root", str(root), "--out", str(out), "--durations", "2s"]
+    args += ["--workers", "1"]
     assert main(args) == 2
     err = capsys.readouterr().err
     assert "free" in err and "--no-space-check" in err and not out.exists()
@@ -92,5 +95,33 @@ def test_the_estimate_reads_metadata_only(root: Path, tmp_path: Path) -> None:
     config = BuildConfig(root, tmp_path / "out", durations=parse_durations(DURATIONS))
     estimate = estimate_build(config)
     assert estimate.windows == sum(r.clips + r.empty for r in estimate.rows)
-    assert estimate.cores == (os.cpu_count() or 1)
+    assert estimate.cores == available_cores() and estimate.workers == config.workers
     assert not (tmp_path / "out").exists()
+
+
+def cpu_bound_probe(*args: object) -> tuple[CostModel, Throughput]:
+    """A machine measured once, whose CPU is far slower than its disk: every plan gets the
+    same numbers, and the CPU floor decides the time."""
+    model = CostModel(((1_000, 2_000), (1_000_000, 90_000)), 20_000.0, 2_000.0, 50_000.0)
+    return model, Throughput(1e-5, 1e-7, 0.01, 0.01, 0.01, disk_bytes_per_s=1e12)
+
+
+def test_the_time_follows_the_workers_up_to_the_cores(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(collect, "probe", cpu_bound_probe)
+    monkeypatch.setattr(collect, "available_cores", lambda: 2)  # a 2-core machine
+    seconds, lines = {}, {}
+    for workers in (1, 2, 3):
+        args = ["plan", "--dsec-root", str(root), "--out", str(tmp_path / "out")]
+        args += ["--durations", DURATIONS, "--workers", str(workers)]
+        assert main([*args, "--format", "json"]) == 0
+        plan = json.loads(capsys.readouterr().out)
+        assert (plan["workers"], plan["cores"]) == (workers, 2)
+        seconds[workers] = plan["seconds"]
+        assert main(args) == 0
+        lines[workers] = capsys.readouterr().out.splitlines()[-1]
+    assert seconds[1] == pytest.approx(2 * seconds[2], rel=0.01) and seconds[2] > 10
+    assert seconds[3] == seconds[2]  # a third worker finds no third core
+    assert "(1 worker on 2 cores: CPU floor" in lines[1]
+    assert "(2 workers on 2 cores: CPU floor" in lines[2]

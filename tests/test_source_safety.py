@@ -37,7 +37,7 @@ def test_every_kind_of_build_and_a_fix_leave_the_input_unchanged(
     root: Path, tmp_path: Path
 ) -> None:
     before = input_tree(root)
-    base = BuildConfig(dsec_root=root, out=tmp_path / "out", durations=DURATIONS)
+    base = BuildConfig(dsec_root=root, out=tmp_path / "out", durations=DURATIONS, workers=1)
     configs = [
         base,
         replace(base, out=tmp_path / "ref", event_format="ref"),

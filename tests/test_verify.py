@@ -47,7 +47,7 @@ ONE_SECOND, HALF_SECOND = Duration.parse("1s"), Duration.parse("500ms")
 @pytest.fixture(scope="module")
 def clean(small_dsec: Path, tmp_path_factory: pytest.TempPathFactory) -> BuildConfig:
     config = BuildConfig(
-        dsec_root=small_dsec, out=tmp_path_factory.mktemp("clean"), durations=DURATIONS
+        dsec_root=small_dsec, out=tmp_path_factory.mktemp("clean"), durations=DURATIONS, workers=1
     )
     assert not build(config).failures
     return config
@@ -374,7 +374,7 @@ def test_fix_refuses_while_a_build_runs(copy: BuildConfig) -> None:
 def test_ref_format_entries_point_at_the_source(small_dsec: Path, tmp_path: Path) -> None:
     config = BuildConfig(
         dsec_root=small_dsec, out=tmp_path / "out", durations=(HALF_SECOND,),
-        sequences=(SEQUENCE,), components=("event_npy", "json"), event_format="ref",
+        sequences=(SEQUENCE,), components=("event_npy", "json"), event_format="ref", workers=1,
     )  # fmt: skip
     assert not build(config).failures
     assert verify_output(config.out).ok() and verify_output(config.out, small_dsec).ok()

@@ -18,6 +18,7 @@ from egpt_dsec.kinds.event_tensor import EVENT_TENSOR, TensorOptions
 from egpt_dsec.kinds.mp4 import Mp4Options
 from egpt_dsec.kinds.video import FrameFolderOptions
 from egpt_dsec.layout.output import LEGACY, OUTPUT_LAYOUTS, STANDARD, OutputLayout
+from egpt_dsec.machine import available_cores
 from egpt_dsec.options import build_from, check_choices, declared, option, value_of
 from egpt_dsec.plan.clips import IMAGE_IDX_RULES
 from egpt_dsec.render.tensor_spec import TensorSpec, parse_tensor_specs
@@ -91,7 +92,12 @@ class BuildConfig:
     )
     camera: str = option("left", flag="--camera", help="DSEC camera", choices=CAMERAS)
     workers: int = option(
-        1, flag="--workers", help="jobs (work units) run in parallel", example="2", parse=int
+        available_cores(),
+        flag="--workers",
+        help="jobs (work units) run in parallel, each free to use as many cores",
+        example="2",
+        parse=int,
+        show=lambda n: f"the cores this process may use ({n})",
     )
     event_format: Literal["npy", "ref"] = option(
         "npy",

@@ -3,7 +3,6 @@ estimate the build: rows per split and duration, totals, space and time."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from egpt_dsec.kinds import JSON, KIND_NAMES, DatasetContext
 from egpt_dsec.kinds.contexts import CostModel, Throughput, Workload
 from egpt_dsec.kinds.dataset_json import planned_json
 from egpt_dsec.kinds.video import kept_frames
+from egpt_dsec.machine import available_cores
 from egpt_dsec.pipeline.preflight import preflight
 from egpt_dsec.plan.clips import Clip
 from egpt_dsec.plan.sequence import SequencePlan, plan_sequence
@@ -52,7 +52,8 @@ class BuildEstimate:
     free_bytes: int | None  # at --out (or the folder it will be made in)
     cpu_seconds: float  # one core
     disk_seconds: float
-    cores: int
+    workers: int  # --workers
+    cores: int  # the cores this process may use
     failures: list[str] = field(default_factory=list)  # sequences that cannot be read
 
     @property
@@ -60,9 +61,18 @@ class BuildEstimate:
         return sum(self.total.bytes.values())
 
     @property
+    def busy_cores(self) -> int:
+        """Cores the build keeps busy: one per worker, no more than there are."""
+        return max(1, min(self.workers, self.cores))
+
+    @property
+    def cpu_floor(self) -> float:
+        return self.cpu_seconds / self.busy_cores
+
+    @property
     def seconds(self) -> float:
-        """The larger of the CPU floor (all cores busy) and the disk floor."""
-        return max(self.cpu_seconds / self.cores, self.disk_seconds)
+        """The larger of the CPU floor (the busy cores all working) and the disk floor."""
+        return max(self.cpu_floor, self.disk_seconds)
 
     @property
     def fits(self) -> bool:
@@ -117,7 +127,7 @@ def estimate_build(
     cpu, disk = _seconds(facts, ordered, config, speed)
     return BuildEstimate(
         ordered, _total(ordered), sum(len(f.plan.clips) for f in facts),
-        free_space(config.out), cpu, disk, os.cpu_count() or 1, failures,
+        free_space(config.out), cpu, disk, config.workers, available_cores(), failures,
     )  # fmt: skip
 
 
