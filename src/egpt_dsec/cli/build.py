@@ -85,11 +85,13 @@ def _plan_allows(config: BuildConfig, sources: list[SequenceSource], no_space_ch
 
 
 def _print_outcome(report: BuildReport, config: BuildConfig, seconds: float) -> None:
+    from egpt_dsec.humanize import format_bytes
+
     t = report.totals
     print(
-        f"built {t.clips_built} clips ({t.clips_empty} empty), skipped {t.clips_skipped} done "
-        f"clips, {t.events_in_clips:,} events into clips, {t.files_written:,} files, "
-        f"{sum(t.bytes_written.values()) / 2**20:,.1f} MiB in {seconds:.1f}s"
+        f"built {t.clips_built:,} clips ({t.clips_empty:,} empty), skipped {t.clips_skipped:,} "
+        f"done clips, {t.events_in_clips:,} events into clips, {report.files_written:,} files, "
+        f"{format_bytes(report.bytes_written)} in {seconds:.1f}s"
     )
     if t.events_dropped:
         share = t.events_dropped / (t.events_dropped + t.events_in_clips)

@@ -48,8 +48,8 @@ log = logging.getLogger(__name__)
 class BuildReport:
     results: list[JobResult] = field(default_factory=list)
     too_short: dict[str, tuple[str, ...]] = field(default_factory=dict)  # key -> durations
-    annotation_files: int = 0
-    card: Path | None = None
+    published: dict[str, list[Path]] = field(default_factory=dict)  # kind -> files (JSON, card)
+    published_bytes: int = 0
 
     @property
     def totals(self) -> JobStats:
@@ -57,6 +57,20 @@ class BuildReport:
         for result in self.results:
             total = total + result.stats
         return total
+
+    @property
+    def card(self) -> Path | None:
+        return next(iter(self.published.get(CARD.name, [])), None)
+
+    @property
+    def files_written(self) -> int:
+        """Every file the build wrote: the clips' (frame links too) and those it publishes
+        once per dataset, the JSON files and the card (rewritten only where they change)."""
+        return self.totals.files_written + sum(len(p) for p in self.published.values())
+
+    @property
+    def bytes_written(self) -> int:
+        return sum(self.totals.bytes_written.values()) + self.published_bytes
 
     @property
     def failures(self) -> list[JobResult]:
@@ -81,9 +95,10 @@ def build(
             config, sources, executor or LocalExecutor(config.workers),
             reporter or NullReporter(), rebuild_changed,
         )  # fmt: skip
-        written = publish(config)
-        report.annotation_files = len(written.get(JSON.name, []))
-        report.card = next(iter(written.get(CARD.name, [])), None)
+        report.published = publish(config)
+        report.published_bytes = sum(
+            path.stat().st_size for paths in report.published.values() for path in paths
+        )
         return report
 
 

@@ -117,10 +117,10 @@ def _total(rows: list[StatusRow], kinds: list[str]) -> StatusRow:
 
 
 def _cells(row: StatusRow, kinds: list[str], answers: bool) -> list[str]:
-    cells = [row.split, row.duration, str(row.planned), str(row.empty)]
-    cells += [f"{row.done.get(c, 0)} {row.percent(c):5.1f}%" for c in kinds]
+    cells = [row.split, row.duration, f"{row.planned:,}", f"{row.empty:,}"]
+    cells += [f"{row.done.get(c, 0):,} {row.percent(c):5.1f}%" for c in kinds]
     if answers:
-        cells += [str(row.answers[c]) if row.answers else "-" for c in ANSWER_COLUMNS]
+        cells += [f"{row.answers[c]:,}" if row.answers else "-" for c in ANSWER_COLUMNS]
     return cells
 
 
@@ -144,7 +144,7 @@ def format_markdown(status: BuildStatus) -> str:
 
 
 def _footer(status: BuildStatus) -> list[str]:
-    lines = [f"sequences planned: {status.sequences}"]
+    lines = [f"sequences planned: {status.sequences:,}"]
     lines.append("in progress: " + (", ".join(status.running) if status.running else "none"))
     for entry in status.short:
         lines.append(f"too short for: {entry}")
