@@ -8,9 +8,16 @@ DEMO   := demo
 
 install: $(VENV)/.installed
 
+# The package and its dev tools; not Ray (about 0.2 GB more), which only --executor ray needs.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+# The tests also run the Ray executor: the ray extra, added to the same venv once (again
+# when pyproject.toml changes, since .installed is then remade first).
+$(VENV)/.installed-ray: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e ".[dev,ray]"
 	touch $@
 
@@ -23,7 +30,7 @@ demo: install
 	$(BIN)/egpt-dsec status --out $(DEMO)/out
 	@echo "dataset card: $(DEMO)/out/README.md"
 
-test: install
+test: $(VENV)/.installed-ray
 	$(BIN)/python -m pytest -q
 
 lint: install

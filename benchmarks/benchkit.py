@@ -19,6 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from egpt_dsec.humanize import format_bytes
 from egpt_dsec.reports.plan.probe import disk_write_speed as probe_disk_speed
 
 STAGES = (
@@ -57,10 +58,7 @@ def fmt_rate(value: float | None, unit: str = "") -> str:
 
 
 def fmt_bytes(value: float) -> str:
-    for scale, prefix in ((1e9, "GB"), (1e6, "MB"), (1e3, "kB")):
-        if value >= scale:
-            return f"{value / scale:,.2f} {prefix}"
-    return f"{value:,.0f} B"
+    return format_bytes(value)  # the unit everything egpt-dsec prints uses
 
 
 def fmt_s(value: float | None) -> str:

@@ -33,7 +33,7 @@ def built_output(factory: pytest.TempPathFactory) -> Path:
         spec = SynthSpec(sequences=1, seconds=3.0, rate=2e4, seed=5, frame_size=(64, 48))
         write_synthetic_dsec(root / "dsec", spec)
         durations = parse_durations("1s,2s")
-        report = build(BuildConfig(dsec_root=root / "dsec", out=root / "out", durations=durations))
+        report = build(BuildConfig(root / "dsec", root / "out", durations=durations, workers=1))
         assert not report.failures, report.failures
         _built["out"] = root / "out"
     return _built["out"]

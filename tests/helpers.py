@@ -18,6 +18,26 @@ from egpt_dsec.layout.state import STATE_DIR
 from egpt_dsec.synth import write_events_h5
 from egpt_dsec.synth.calibration import SynthCalibration
 
+# Why the Ray tests skip: `make install` leaves Ray out; `make test` adds it.
+RAY_ABSENT = (
+    "Ray is not installed: `make test` installs it, or pip install -e '.[dev,ray]' "
+    "(only --executor ray needs it)"
+)
+
+
+def input_tree(root: Path) -> dict[str, tuple[str, int, int]]:
+    """Every path under ``root`` (itself too): content hash or "dir", permission bits, and a
+    folder's modification time, which a file made and deleted again (a probe) changes."""
+    tree = {}
+    for path in [root, *sorted(root.rglob("*"))]:
+        info = path.lstat()
+        if path.is_dir():
+            tree[path.relative_to(root).as_posix()] = ("dir", info.st_mode, info.st_mtime_ns)
+        else:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            tree[path.relative_to(root).as_posix()] = (digest, info.st_mode, 0)
+    return tree
+
 
 def copy_build(config: BuildConfig, out: Path) -> BuildConfig:
     """A private copy of a finished build (its state too) at ``out``, to damage or extend."""

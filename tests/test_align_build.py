@@ -190,6 +190,7 @@ def warped_reference(folder: Path, k: int) -> np.ndarray:
 
 
 def built(root: Path, out: Path, **options: object) -> BuildConfig:
+    options = {"workers": 1, **options}  # one process unless the test asks for more
     config = BuildConfig(dsec_root=root, out=out, durations=DURATIONS, **options)  # type: ignore[arg-type]
     report = build(config)
     assert not report.failures, report.failures
@@ -431,6 +432,7 @@ def build_broken(root: Path, out: Path, **options: object) -> BuildReport:
         dsec_root=root,
         out=out,
         durations=parse_durations("500ms"),
+        workers=1,
         **options,  # type: ignore[arg-type]
     )
     return build(config)
@@ -488,7 +490,9 @@ def test_a_clip_whose_events_all_drop_is_an_empty_clip(source: Source, tmp_path:
         y[moved], x[moved] = np.divmod(np.random.default_rng(6).choice(dropped, len(moved)), WIDTH)
         f["events/x"][...], f["events/y"][...] = x, y
     half = Duration.parse("500ms")
-    config = BuildConfig(dsec_root=root, out=tmp_path / "out", durations=(half,), **ALIGNED)  # type: ignore[arg-type]
+    config = BuildConfig(
+        dsec_root=root, out=tmp_path / "out", durations=(half,), workers=1, **ALIGNED
+    )  # type: ignore[arg-type]
     assert not build(config).failures
     found = {r.clip: r for r in records(config)}
     _, raw, _ = reference_rectified(folder, found[0].t0, found[0].t1)

@@ -351,6 +351,7 @@ def test_clips_built_without_frame_folders_show_the_dsec_frames(
         out=tmp_path / "out",
         durations=parse_durations("1s"),
         components=("event_image", "json"),
+        workers=1,
     )
     assert not build(config).failures
     timestamps = np.loadtxt(dsec / "train/synth_00/images/timestamps.txt", dtype=np.int64)

@@ -32,7 +32,7 @@ KEYS = ["p", "t", "x", "y", "time_start", "time_end", "duration_ms", "image_time
 @pytest.fixture(scope="module")
 def built(small_dsec: Path, tmp_path_factory: pytest.TempPathFactory) -> BuildConfig:
     config = BuildConfig(
-        dsec_root=small_dsec, out=tmp_path_factory.mktemp("out"), durations=DURATIONS
+        dsec_root=small_dsec, out=tmp_path_factory.mktemp("out"), durations=DURATIONS, workers=1
     )
     report = build(config)
     assert not report.failures, report.failures
@@ -175,6 +175,7 @@ def test_image_styles_are_pixel_exact(small_dsec: Path, tmp_path: Path, style: s
         dsec_root=small_dsec, out=tmp_path, durations=parse_durations("500ms"),
         sequences=("interlaken_00_d",), components=("event_image",),
         event_image=EventImageOptions(count=2, style=style),  # type: ignore[arg-type]
+        workers=1,
     )  # fmt: skip
     assert not build(config).failures
     layout = OutputLayout(tmp_path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from egpt_dsec import __version__
 from egpt_dsec.cli import main
 from egpt_dsec.config import BuildConfig
 from egpt_dsec.durations import parse_durations
+from egpt_dsec.machine import available_cores
 from egpt_dsec.pipeline import build
 from egpt_dsec.synth import SynthSpec, write_synthetic_dsec
 
@@ -19,7 +21,8 @@ from egpt_dsec.synth import SynthSpec, write_synthetic_dsec
 def built(tmp_path_factory: pytest.TempPathFactory) -> BuildConfig:
     root = tmp_path_factory.mktemp("dsec")
     write_synthetic_dsec(root, SynthSpec(sequences=1, seconds=1.5, rate=1e4, frame_size=(32, 24)))
-    config = BuildConfig(root, tmp_path_factory.mktemp("out"), durations=parse_durations("500ms"))
+    out = tmp_path_factory.mktemp("out")
+    config = BuildConfig(root, out, durations=parse_durations("500ms"), workers=1)
     assert not build(config).failures
     return config
 
@@ -89,3 +92,18 @@ def test_every_build_option_shows_its_default_and_an_example(
         assert flag in text
     assert "default: 28" in text and "e.g. --crf 23" in text
     assert "e.g. --dsec-root /data/DSEC" in text
+
+
+def test_workers_default_to_the_cores_this_process_may_use(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert BuildConfig(Path("dsec"), Path("out")).workers == available_cores() >= 1
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 3, 5}, raising=False)
+    assert available_cores() == 3  # a cpuset or taskset: its cores, not the machine's
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert available_cores() == 8  # no affinity call (macOS): every core
+    with pytest.raises(SystemExit):
+        main(["build", "-h"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "default: the cores this process may use" in text

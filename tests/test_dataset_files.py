@@ -39,7 +39,7 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def standard(root: Path, tmp_path_factory: pytest.TempPathFactory) -> BuildConfig:
-    config = BuildConfig(root, tmp_path_factory.mktemp("standard"), durations=DURATIONS)
+    config = BuildConfig(root, tmp_path_factory.mktemp("standard"), durations=DURATIONS, workers=1)
     assert not build(config).failures
     return config
 

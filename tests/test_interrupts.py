@@ -46,7 +46,7 @@ def slow_dsec(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def clean_build(slow_dsec: Path, tmp_path_factory: pytest.TempPathFactory) -> BuildConfig:
     config = BuildConfig(
-        dsec_root=slow_dsec, out=tmp_path_factory.mktemp("clean"), durations=DURATIONS
+        dsec_root=slow_dsec, out=tmp_path_factory.mktemp("clean"), durations=DURATIONS, workers=1
     )
     assert not build(config).failures
     return config

@@ -40,7 +40,8 @@ SPEC = SynthSpec(
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("preview")
     write_synthetic_dsec(root / "dsec", SPEC)
-    report = build(BuildConfig(root / "dsec", root / "out", durations=parse_durations("1s,2s")))
+    durations = parse_durations("1s,2s")
+    report = build(BuildConfig(root / "dsec", root / "out", durations=durations, workers=1))
     assert not report.failures
     return root / "dsec", root / "out"
 

@@ -18,7 +18,7 @@ from egpt_dsec.execute.ray_executor import RAY_MISSING, RayExecutor, require_ray
 from egpt_dsec.execute.report import JobResult
 from egpt_dsec.layout.state import StateLayout
 from egpt_dsec.pipeline import build
-from helpers import tree_hashes
+from helpers import RAY_ABSENT, tree_hashes
 
 DURATIONS = parse_durations("500ms,1s,2s,4s")
 VICTIM = "train/synth_00"  # the longest job (37 clips): killed after its first clip
@@ -27,7 +27,7 @@ VICTIM = "train/synth_00"  # the longest job (37 clips): killed after its first 
 @pytest.fixture(scope="module")
 def ray_session() -> Iterator[None]:
     """One small local Ray for the module: starting one takes seconds."""
-    ray = pytest.importorskip("ray")
+    ray = pytest.importorskip("ray", reason=RAY_ABSENT)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()

@@ -19,7 +19,7 @@ from egpt_dsec.execute.ray_executor import RayExecutor
 from egpt_dsec.execute.report import NullReporter
 from egpt_dsec.layout.state import StateLayout
 from egpt_dsec.pipeline import build
-from helpers import tree_hashes
+from helpers import RAY_ABSENT, tree_hashes
 
 DURATIONS = parse_durations("500ms,1s,2s,4s")
 LOCALHOST = {"node_ip_address": "127.0.0.1", "num_cpus": 1}
@@ -38,7 +38,7 @@ def _config(dsec_root: Path, out: Path) -> BuildConfig:
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Any]:
-    ray = pytest.importorskip("ray")
+    ray = pytest.importorskip("ray", reason=RAY_ABSENT)
     from ray._private import ray_constants
     from ray.cluster_utils import Cluster
 

@@ -30,7 +30,7 @@ def npy_build(
     small_dsec: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[BuildConfig, BuildReport]:
     config = BuildConfig(
-        dsec_root=small_dsec, out=tmp_path_factory.mktemp("npy"), durations=DURATIONS
+        dsec_root=small_dsec, out=tmp_path_factory.mktemp("npy"), durations=DURATIONS, workers=1
     )
     report = build(config)
     assert not report.failures
@@ -86,7 +86,7 @@ def test_shards_do_not_change_per_clip_outputs(small_dsec: Path, tmp_path: Path)
     """In encode mode every file depends only on its clip, so shards change no byte."""
     base = BuildConfig(
         dsec_root=small_dsec, out=tmp_path / "whole", durations=DURATIONS,
-        mp4=Mp4Options(mode="encode"), shard_seconds=None,
+        mp4=Mp4Options(mode="encode"), shard_seconds=None, workers=1,
     )  # fmt: skip
     sharded = replace(base, out=tmp_path / "sharded", shard_seconds=1.3)
     whole_report, shard_report = build(base), build(sharded)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 from dataclasses import replace
@@ -21,6 +20,7 @@ from egpt_dsec.pipeline import build
 from egpt_dsec.reports.verify import fix_output, verify_output
 from egpt_dsec.source.errors import InputError
 from egpt_dsec.synth import SynthSpec, write_synthetic_dsec
+from helpers import input_tree
 
 DURATIONS = parse_durations("500ms,1s")
 
@@ -33,21 +33,11 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def input_tree(root: Path) -> dict[str, tuple[str, int]]:
-    """Every path under the root: content hash and permission bits (links count the same)."""
-    tree = {}
-    for path in sorted(root.rglob("*")):
-        info = path.lstat()
-        digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "dir"
-        tree[path.relative_to(root).as_posix()] = (digest, info.st_mode)
-    return tree
-
-
 def test_every_kind_of_build_and_a_fix_leave_the_input_unchanged(
     root: Path, tmp_path: Path
 ) -> None:
     before = input_tree(root)
-    base = BuildConfig(dsec_root=root, out=tmp_path / "out", durations=DURATIONS)
+    base = BuildConfig(dsec_root=root, out=tmp_path / "out", durations=DURATIONS, workers=1)
     configs = [
         base,
         replace(base, out=tmp_path / "ref", event_format="ref"),

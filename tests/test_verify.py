@@ -47,7 +47,7 @@ ONE_SECOND, HALF_SECOND = Duration.parse("1s"), Duration.parse("500ms")
 @pytest.fixture(scope="module")
 def clean(small_dsec: Path, tmp_path_factory: pytest.TempPathFactory) -> BuildConfig:
     config = BuildConfig(
-        dsec_root=small_dsec, out=tmp_path_factory.mktemp("clean"), durations=DURATIONS
+        dsec_root=small_dsec, out=tmp_path_factory.mktemp("clean"), durations=DURATIONS, workers=1
     )
     assert not build(config).failures
     return config
@@ -324,6 +324,43 @@ def test_stray_files_and_a_stale_json(copy: BuildConfig, clean: BuildConfig) -> 
     assert not temp.exists() and not extra.exists() and not stale.exists()
 
 
+def test_files_no_record_owns_are_reported_and_fixed(copy: BuildConfig, clean: BuildConfig) -> None:
+    layout = OutputLayout(copy.out)
+    records = Manifest(StateLayout(copy.out)).sequence_records(SPLIT, SEQUENCE)
+    assert (ONE_SECOND.label, 123) not in records and (HALF_SECOND.label, 123) not in records
+    npy = layout.clip_path(EVENT_NPY, SPLIT, ONE_SECOND, SEQUENCE, 123)  # a clip not built
+    shutil.copyfile(layout.clip_path(EVENT_NPY, SPLIT, ONE_SECOND, SEQUENCE, 3), npy)
+    png = layout.clip_path(EVENT_IMAGE, SPLIT, HALF_SECOND, SEQUENCE, 123, 0)
+    shutil.copyfile(layout.clip_path(EVENT_IMAGE, SPLIT, HALF_SECOND, SEQUENCE, 3, 0), png)
+    frames = layout.clip_path(VIDEO, SPLIT, ONE_SECOND, SEQUENCE, 123)
+    shutil.copytree(layout.clip_path(VIDEO, SPLIT, ONE_SECOND, SEQUENCE, 3), frames)
+    stray = npy.with_name("notes.txt")  # beside the clips, named like none of them
+    stray.write_text("mine")
+    loose = layout.kind_dir(SPLIT, ONE_SECOND, MP4) / "clip.mp4"  # outside a sequence folder
+    loose.write_bytes(b"not a clip")
+    ghost = layout.clip_path(MP4, SPLIT, ONE_SECOND, "ghost_00_a", 1)  # a sequence not built
+    ghost.parent.mkdir()
+    shutil.copyfile(layout.clip_path(MP4, SPLIT, ONE_SECOND, SEQUENCE, 3), ghost)
+
+    report = verify_output(copy.out)
+    found = {(p.component, p.path, p.clip_id) for p in report.problems}
+    assert found == {
+        ("event_npy", npy, None),
+        ("event_image", png, None),
+        ("video", frames, None),
+        ("event_npy", stray, None),
+        ("mp4", loose, None),
+        ("mp4", ghost, None),
+    }
+    why = {p.path: p.what for p in report.problems}
+    assert why[npy] == f"no clip owns it: {SEQUENCE} has no 1s clip 123 in the manifest"
+    assert why[stray].startswith("no clip owns it: not named like event_npy clip files")
+    assert why[loose].startswith("not in a sequence folder")
+    assert report.bad("event_npy") == 2 and f"[video] {frames}" in format_verify(report)
+    assert fix_and_rebuild(copy, report, clean) == set()  # no record forgotten, none redone
+    assert not any(p.exists() for p in (npy, png, frames, stray, loose, ghost))
+
+
 def test_fix_refuses_while_a_build_runs(copy: BuildConfig) -> None:
     marker = mark_running(StateLayout(copy.out), SPLIT, SEQUENCE)
     report = verify_output(copy.out)
@@ -337,7 +374,7 @@ def test_fix_refuses_while_a_build_runs(copy: BuildConfig) -> None:
 def test_ref_format_entries_point_at_the_source(small_dsec: Path, tmp_path: Path) -> None:
     config = BuildConfig(
         dsec_root=small_dsec, out=tmp_path / "out", durations=(HALF_SECOND,),
-        sequences=(SEQUENCE,), components=("event_npy", "json"), event_format="ref",
+        sequences=(SEQUENCE,), components=("event_npy", "json"), event_format="ref", workers=1,
     )  # fmt: skip
     assert not build(config).failures
     assert verify_output(config.out).ok() and verify_output(config.out, small_dsec).ok()

@@ -44,6 +44,7 @@ def clean(dsec: Path, tmp_path_factory: pytest.TempPathFactory) -> BuildConfig:
         durations=DURATIONS,
         rectify_events=True,
         frames_view="event",
+        workers=1,
     )
     assert not build(config).failures
     return config

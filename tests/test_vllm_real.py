@@ -226,7 +226,8 @@ def build_small(tmp: Path) -> Path:
     root, out = tmp / "dsec", tmp / "out"
     write_synthetic_dsec(root, SynthSpec(sequences=1, seconds=3.0, rate=2e4, seed=1,
                                          frame_size=(160, 120)))  # fmt: skip
-    report = build(BuildConfig(dsec_root=root, out=out, durations=parse_durations("1s")))
+    config = BuildConfig(dsec_root=root, out=out, durations=parse_durations("1s"), workers=1)
+    report = build(config)
     assert not report.failures, report.failures
     return out
 

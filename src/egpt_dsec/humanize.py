@@ -4,11 +4,13 @@ from __future__ import annotations
 
 
 def format_bytes(n: float) -> str:
-    """Decimal units (kB = 1000 bytes), as disks are sold."""
+    """Every size egpt-dsec prints (plan, build, card, annotate, benchmarks) goes through
+    here, in one unit: decimal (kB = 1000 bytes, MB = 10^6), as disks are sold and as
+    ``df -H`` and the Hugging Face Hub show them."""
     for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
         if n >= scale:
-            return f"{n / scale:.2f} {unit}"
-    return f"{n:.0f} B"
+            return f"{n / scale:,.2f} {unit}"
+    return f"{n:,.0f} B"
 
 
 def format_duration(seconds: float | None) -> str:

@@ -2,6 +2,7 @@
 
 Totals come from the plan before the first clip, so the rates and ETAs are honest from
 the start; "events" are source events read (each once), not their copies into clips.
+Counts are whole numbers with thousands separators, as ``plan`` and ``build`` print them.
 """
 
 from __future__ import annotations
@@ -64,7 +65,10 @@ class LogProgress:
     def build_started(self, units: int, clips: int, events: int) -> None:
         self.units, self.clips, self.events = units, clips, events
         self.started = self.last = time.monotonic()
-        log.info("building %d work units: %d clips, %.3g source events", units, clips, events)
+        log.info(
+            "building %s work units: %s clips, %s source events",
+            *(f"{n:,}" for n in (units, clips, events)),
+        )
 
     def job_started(self, key: str) -> None:
         log.debug("start %s", key)
@@ -87,14 +91,9 @@ class LogProgress:
         done = self.events_read_total / self.events if self.events else None
         eta = elapsed * (1 - done) / done if done else None
         log.info(
-            "progress: %d/%d units, %d/%d clips, %.3g/%.3g events (%.3g ev/s), ETA %s",
-            self.units_done,
-            self.units,
-            self.clips_done,
-            self.clips,
-            self.events_read_total,
-            self.events,
-            rate,
+            "progress: %s/%s units, %s/%s clips, %s/%s events (%s ev/s), ETA %s",
+            *(f"{n:,.0f}" for n in (self.units_done, self.units, self.clips_done, self.clips)),
+            *(f"{n:,.0f}" for n in (self.events_read_total, self.events, rate)),
             format_duration(eta),
         )
 
@@ -103,13 +102,10 @@ class LogProgress:
         if result.ok:
             s = result.stats
             log.info(
-                "done %s in %.1fs: %d clips built, %d skipped (%d/%d units)",
+                "done %s in %.1fs: %s clips built, %s skipped (%s/%s units)",
                 result.key,
                 result.seconds,
-                s.clips_built,
-                s.clips_skipped,
-                self.units_done,
-                self.units,
+                *(f"{n:,}" for n in (s.clips_built, s.clips_skipped, self.units_done, self.units)),
             )
         else:
             log.error("FAILED %s: %s", result.key, result.error)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from egpt_dsec.annotate.run import AnnotateConfig, AnnotateReport
+from egpt_dsec.humanize import format_bytes
 
 
 def format_report(report: AnnotateReport, config: AnnotateConfig) -> str:
@@ -11,7 +12,7 @@ def format_report(report: AnnotateReport, config: AnnotateConfig) -> str:
         e = report.exported
         lines.append(
             f"exported {e.requests} requests for {report.clips_asked} clips into "
-            f"{len(e.files)} file(s) in {config.export_batch} ({e.bytes / 2**20:.1f} MiB)"
+            f"{len(e.files)} file(s) in {config.export_batch} ({format_bytes(e.bytes)})"
         )
         lines += [f"  {path.name}" for path in e.files]
         lines.append("run them (OpenAI Batch API or vllm run-batch), then --import-batch")

@@ -13,6 +13,7 @@ from egpt_dsec.config import BuildConfig, help_groups
 if TYPE_CHECKING:
     from egpt_dsec.execute.executor import Executor
     from egpt_dsec.pipeline import BuildReport
+    from egpt_dsec.source.discover import SequenceSource
 
 # The worked examples at the end of ``build -h`` (what each does, the command), run from
 # the folder holding DSEC/; tests/test_cli.py parses every one with the real flags.
@@ -97,10 +98,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from egpt_dsec.pipeline import build
+    from egpt_dsec.pipeline.preflight import preflight
     from egpt_dsec.progress import LogProgress, TerminalProgress
 
     config = config_from_args(args, BuildConfig)
-    if not _plan_allows(config, args.no_space_check):
+    sources = preflight(config)  # every refusal before the plan probes the disk
+    if not _plan_allows(config, sources, args.no_space_check):
         return 2
     progress = TerminalProgress() if sys.stderr.isatty() else LogProgress()
     started = time.monotonic()
@@ -117,14 +120,14 @@ def run(args: argparse.Namespace) -> int:
     return 1 if report.failures else 0
 
 
-def _plan_allows(config: BuildConfig, no_space_check: bool) -> bool:
+def _plan_allows(config: BuildConfig, sources: list[SequenceSource], no_space_check: bool) -> bool:
     """Print the plan's summary; False (with the reason) when what is left to build will
     not fit in the free space."""
     from egpt_dsec.humanize import format_bytes
     from egpt_dsec.reports.plan.collect import estimate_build, remaining_bytes
     from egpt_dsec.reports.plan.format import summary
 
-    estimate = estimate_build(config)
+    estimate = estimate_build(config, sources=sources)
     print(summary(estimate), flush=True)
     needed = remaining_bytes(estimate, config.out)
     if no_space_check or estimate.free_bytes is None or needed <= estimate.free_bytes:
@@ -139,11 +142,13 @@ def _plan_allows(config: BuildConfig, no_space_check: bool) -> bool:
 
 
 def _print_outcome(report: BuildReport, config: BuildConfig, seconds: float) -> None:
+    from egpt_dsec.humanize import format_bytes
+
     t = report.totals
     print(
-        f"built {t.clips_built} clips ({t.clips_empty} empty), skipped {t.clips_skipped} done "
-        f"clips, {t.events_in_clips:,} events into clips, {t.files_written:,} files, "
-        f"{sum(t.bytes_written.values()) / 2**20:,.1f} MiB in {seconds:.1f}s"
+        f"built {t.clips_built:,} clips ({t.clips_empty:,} empty), skipped {t.clips_skipped:,} "
+        f"done clips, {t.events_in_clips:,} events into clips, {report.files_written:,} files, "
+        f"{format_bytes(report.bytes_written)} in {seconds:.1f}s"
     )
     if t.events_dropped:
         share = t.events_dropped / (t.events_dropped + t.events_in_clips)

@@ -21,6 +21,7 @@ from egpt_dsec.kinds.event_tensor import EVENT_TENSOR, TensorOptions
 from egpt_dsec.kinds.mp4 import Mp4Options
 from egpt_dsec.kinds.video import FrameFolderOptions
 from egpt_dsec.layout.output import LEGACY, OUTPUT_LAYOUTS, STANDARD, OutputLayout
+from egpt_dsec.machine import available_cores
 from egpt_dsec.options import build_from, check_choices, declared, option, value_of
 from egpt_dsec.plan.clips import (
     FRONT,
@@ -78,7 +79,8 @@ class BuildConfig:
     )
     out: Path = option(
         flag="--out",
-        help="the output folder (created; not inside, equal to or around the DSEC root)",
+        help="the output folder: new, empty, or an earlier build's (resumed); not inside, "
+        "equal to or around the DSEC root",
         example="/data/egpt-dsec",
         parse=Path,
         metavar="DIR",
@@ -163,11 +165,12 @@ class BuildConfig:
         group=INPUT,
     )
     workers: int = option(
-        1,
+        available_cores(),
         flag="--workers",
-        help="jobs (work units) run in parallel",
+        help="jobs (work units) run in parallel, each free to use as many cores",
         example="2",
         parse=int,
+        show=lambda n: f"the cores this process may use ({n})",
         metavar="N",
         group=OUTPUT,
     )

@@ -64,7 +64,12 @@ class FramesPart(ClipPart):
             link_frames(frames, self.path(), self.options.frames)
 
     def commit(self) -> None:
-        self.ctx.stats.files_linked(self.clip.frame_stop - self.clip.frame_start)
+        """Links are files without bytes of their own; copies (``--frames copy``) have them."""
+        if self.options.frames != "copy":
+            self.ctx.stats.files_linked(self.clip.frame_stop - self.clip.frame_start)
+            return
+        for path in sorted(self.path().iterdir()):
+            self.count_file(path)
 
 
 class VideoKind(Kind):

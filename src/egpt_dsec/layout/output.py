@@ -32,6 +32,15 @@ ANNOTATION_FILES = (EVENTGPT_JSON, VIDEOLLAVA_JSON, DATASET_JSON)
 DATASET_CARD = "README.md"
 PROVENANCE_JSON = "annotations.provenance.json"  # per duration: where its answers came from
 EVENT_VIEW_FRAMES = "event_view_frames"  # per split: <sequence>/<frame>.png, in the event view
+# Short-lived files of the checks: the build's write test in OUT, and the plan's disk speed
+# test in OUT or the nearest folder above it that exists.
+WRITE_PROBE_PREFIX = ".write-probe-"
+DISK_PROBE_PREFIX = ".disk-probe-"
+
+
+def is_probe_name(name: str) -> bool:
+    """A probe file's name (one a killed run may have left)."""
+    return name.startswith((WRITE_PROBE_PREFIX, DISK_PROBE_PREFIX))
 
 
 class KindFiles(Protocol):
@@ -62,6 +71,15 @@ def clip_part(kind: KindFiles, name: str, index: int) -> int | None:
     pattern = pattern.replace(re.escape("{clip}"), re.escape(clip_name(index)))
     match = re.fullmatch(pattern.replace(re.escape("{part}"), r"(\d+)"), name)
     return int(match.group(1)) if match and match.groups() else None
+
+
+def clip_index(kind: KindFiles, name: str) -> int | None:
+    """The clip index a name in the kind's sequence folder is spelled with, if it has the
+    shape of the kind's template (any part), else None."""
+    pattern = re.escape(kind.template.rsplit("/", 1)[-1])
+    pattern = pattern.replace(re.escape("{clip}"), r"(?P<clip>\d+)")
+    match = re.fullmatch(pattern.replace(re.escape("{part}"), r".+"), name)
+    return int(match.group("clip")) if match else None
 
 
 @dataclass(frozen=True)

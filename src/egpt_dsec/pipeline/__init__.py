@@ -2,5 +2,6 @@
 the JSON files."""
 
 from egpt_dsec.pipeline.build import BuildReport, build, check_writable
+from egpt_dsec.pipeline.preflight import preflight
 
-__all__ = ["BuildReport", "build", "check_writable"]
+__all__ = ["BuildReport", "build", "check_writable", "preflight"]

@@ -31,9 +31,11 @@ from egpt_dsec.fs import (
 )
 from egpt_dsec.kinds import CARD, JSON, KINDS
 from egpt_dsec.kinds.base import Records
+from egpt_dsec.layout.output import WRITE_PROBE_PREFIX
 from egpt_dsec.layout.state import StateLayout
 from egpt_dsec.pipeline.planning import PlannedSequence, plan_build, store_plans
-from egpt_dsec.source.discover import SequenceSource, discover_sequences
+from egpt_dsec.pipeline.preflight import preflight
+from egpt_dsec.source.discover import SequenceSource
 from egpt_dsec.source.errors import InputError
 from egpt_dsec.source.h5events import EventFile
 from egpt_dsec.state.lock import output_lock
@@ -46,8 +48,8 @@ log = logging.getLogger(__name__)
 class BuildReport:
     results: list[JobResult] = field(default_factory=list)
     too_short: dict[str, tuple[str, ...]] = field(default_factory=dict)  # key -> durations
-    annotation_files: int = 0
-    card: Path | None = None
+    published: dict[str, list[Path]] = field(default_factory=dict)  # kind -> files (JSON, card)
+    published_bytes: int = 0
 
     @property
     def totals(self) -> JobStats:
@@ -55,6 +57,20 @@ class BuildReport:
         for result in self.results:
             total = total + result.stats
         return total
+
+    @property
+    def card(self) -> Path | None:
+        return next(iter(self.published.get(CARD.name, [])), None)
+
+    @property
+    def files_written(self) -> int:
+        """Every file the build wrote: the clips' (frame links too) and those it publishes
+        once per dataset, the JSON files and the card (rewritten only where they change)."""
+        return self.totals.files_written + sum(len(p) for p in self.published.values())
+
+    @property
+    def bytes_written(self) -> int:
+        return sum(self.totals.bytes_written.values()) + self.published_bytes
 
     @property
     def failures(self) -> list[JobResult]:
@@ -69,19 +85,20 @@ def build(
 ) -> BuildReport:
     """Build every requested output; one bad sequence is reported, never fatal to others.
 
-    The DSEC root is checked (and kept apart from the output) before anything is written.
+    Every check of ``pipeline.preflight`` (the DSEC root, --out apart from it, writable,
+    not locked, not someone else's files) passes before anything is written.
     """
-    sources = discover_sequences(config.dsec_root, config.splits, config.sequences, config.camera)
-    check_apart(config.dsec_root, config.out)
+    sources = preflight(config)
     check_writable(config.out)
     with output_lock(StateLayout(config.out)):
         report = _build(
             config, sources, executor or LocalExecutor(config.workers),
             reporter or NullReporter(), rebuild_changed,
         )  # fmt: skip
-        written = publish(config)
-        report.annotation_files = len(written.get(JSON.name, []))
-        report.card = next(iter(written.get(CARD.name, [])), None)
+        report.published = publish(config)
+        report.published_bytes = sum(
+            path.stat().st_size for paths in report.published.values() for path in paths
+        )
         return report
 
 
@@ -111,28 +128,11 @@ def _planned_splits(state: StateLayout) -> set[str]:
     return {path.parent.name for path in state.plan_files()}
 
 
-def check_apart(dsec_root: Path, out: Path) -> None:
-    """The output never touches the source: refuse an --out inside, equal to or around the
-    DSEC root (the build would write next to the sequences, or over them)."""
-    root, target = Path(os.path.realpath(dsec_root)), Path(os.path.realpath(out))
-    if target == root or root in target.parents:
-        where = "is" if target == root else "is inside"
-        raise OutputError(
-            f"--out {out} {where} the DSEC root {dsec_root}: the build would write among "
-            "the source sequences. Choose an --out outside the DSEC root."
-        )
-    if target in root.parents:
-        raise OutputError(
-            f"--out {out} holds the DSEC root {dsec_root}: the build would mix its folders "
-            "with the source. Choose an --out beside the DSEC root, not above it."
-        )
-
-
 def check_writable(out: Path) -> None:
     """Fail at once, with the folder named, if the output cannot be written."""
     try:
         out.mkdir(parents=True, exist_ok=True)
-        probe = out / f".write-probe-{os.getpid()}"
+        probe = out / f"{WRITE_PROBE_PREFIX}{os.getpid()}"
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:

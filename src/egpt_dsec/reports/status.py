@@ -141,12 +141,12 @@ def _short(status: BuildStatus) -> list[str]:
 
 
 def _cells(row: StatusRow, status: BuildStatus, answers: bool) -> list[str]:
-    cells = [row.split, row.duration, str(row.planned), str(row.empty)]
+    cells = [row.split, row.duration, f"{row.planned:,}", f"{row.empty:,}"]
     short = {"no frame": row.no_frame, "no mp4": row.no_mp4}
-    cells += [str(short[c]) for c in _short(status)]
-    cells += [f"{row.done.get(c, 0)} {row.percent(c):5.1f}%" for c in status.kinds]
+    cells += [f"{short[c]:,}" for c in _short(status)]
+    cells += [f"{row.done.get(c, 0):,} {row.percent(c):5.1f}%" for c in status.kinds]
     if answers:
-        cells += [str(row.answers[c]) if row.answers else "-" for c in ANSWER_COLUMNS]
+        cells += [f"{row.answers[c]:,}" if row.answers else "-" for c in ANSWER_COLUMNS]
     return cells
 
 
@@ -170,7 +170,7 @@ def format_markdown(status: BuildStatus) -> str:
 
 
 def _footer(status: BuildStatus) -> list[str]:
-    lines = [f"sequences planned: {status.sequences}"]
+    lines = [f"sequences planned: {status.sequences:,}"]
     lines.append("in progress: " + (", ".join(status.running) if status.running else "none"))
     for entry in status.short:
         lines.append(f"too short for: {entry}")

@@ -29,11 +29,7 @@ def output_lock(state: StateLayout) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
-            holder = handle.read().strip() or "unknown"
-            raise OutputLockedError(
-                f"another build is writing {state.out} (holder: {holder}); "
-                "wait for it to finish or stop it, then re-run"
-            ) from None
+            raise _locked(state, handle.read()) from None
         handle.seek(0)
         handle.truncate()
         handle.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}))
@@ -41,3 +37,25 @@ def output_lock(state: StateLayout) -> Iterator[None]:
         yield
     finally:
         handle.close()
+
+
+def check_unlocked(state: StateLayout) -> None:
+    """Raise OutputLockedError if another process holds the output's lock; creates
+    nothing and keeps nothing (a preflight: the build takes the lock itself later)."""
+    try:
+        handle = state.lock_file.open("r")
+    except (FileNotFoundError, NotADirectoryError):
+        return  # never locked: no build has run here yet
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise _locked(state, handle.read()) from None
+        fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _locked(state: StateLayout, holder: str) -> OutputLockedError:
+    return OutputLockedError(
+        f"another build is writing {state.out} (holder: {holder.strip() or 'unknown'}); "
+        "wait for it to finish or stop it, then re-run"
+    )

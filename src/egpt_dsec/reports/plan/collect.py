@@ -3,7 +3,6 @@ estimate the build: rows per split and duration, totals, space and time."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,16 +11,18 @@ import numpy as np
 
 from egpt_dsec.config import EVENT_VIEW, BuildConfig
 from egpt_dsec.durations import Duration
-from egpt_dsec.kinds import JSON, KIND_NAMES, DatasetContext
-from egpt_dsec.kinds.contexts import CostModel, Throughput, Workload
+from egpt_dsec.kinds import CARD, JSON, KIND_NAMES, DatasetContext
+from egpt_dsec.kinds.contexts import Cost, CostModel, Throughput, Workload
 from egpt_dsec.kinds.dataset_json import planned_json
 from egpt_dsec.kinds.video import kept_frames
+from egpt_dsec.machine import available_cores
+from egpt_dsec.pipeline.preflight import preflight
 from egpt_dsec.plan.clips import Clip
 from egpt_dsec.plan.sequence import SequencePlan
 from egpt_dsec.render.warp import EVENT_VIEW_SIZE
 from egpt_dsec.reports.plan.cost import Row, add_sequence
 from egpt_dsec.reports.plan.probe import probe
-from egpt_dsec.source.discover import SequenceSource, discover_sequences
+from egpt_dsec.source.discover import SequenceSource
 from egpt_dsec.source.errors import InputError
 from egpt_dsec.source.frames import frame_size
 from egpt_dsec.source.h5events import EventFile
@@ -30,6 +31,10 @@ from egpt_dsec.state.manifest import ClipKey, ClipRecord
 from egpt_dsec.writers.video_frame import video_size
 
 COUNT_READ_SHARE = 0.5  # --rectify-events counts kept events from x and y: half a read
+# The dataset card's bytes: a fixed part, and a part per split and duration (its table row
+# and Hugging Face config), fitted to the cards of small builds (3.2 kB with one row, 4.5 kB
+# with eight).
+CARD_BYTES = (2_990, 195)
 
 
 @dataclass(frozen=True)
@@ -51,7 +56,8 @@ class BuildEstimate:
     free_bytes: int | None  # at --out (or the folder it will be made in)
     cpu_seconds: float  # one core
     disk_seconds: float
-    cores: int
+    workers: int  # --workers
+    cores: int  # the cores this process may use
     failures: list[str] = field(default_factory=list)  # sequences that cannot be read
 
     @property
@@ -59,9 +65,18 @@ class BuildEstimate:
         return sum(self.total.bytes.values())
 
     @property
+    def busy_cores(self) -> int:
+        """Cores the build keeps busy: one per worker, no more than there are."""
+        return max(1, min(self.workers, self.cores))
+
+    @property
+    def cpu_floor(self) -> float:
+        return self.cpu_seconds / self.busy_cores
+
+    @property
     def seconds(self) -> float:
-        """The larger of the CPU floor (all cores busy) and the disk floor."""
-        return max(self.cpu_seconds / self.cores, self.disk_seconds)
+        """The larger of the CPU floor (the busy cores all working) and the disk floor."""
+        return max(self.cpu_floor, self.disk_seconds)
 
     @property
     def fits(self) -> bool:
@@ -81,11 +96,16 @@ def read_facts(config: BuildConfig, source: SequenceSource) -> SequenceFacts:
 
 
 def estimate_build(
-    config: BuildConfig, measured: tuple[CostModel, Throughput] | None = None
+    config: BuildConfig,
+    measured: tuple[CostModel, Throughput] | None = None,
+    sources: list[SequenceSource] | None = None,
 ) -> BuildEstimate:
     """The estimate; a sequence that cannot be read is listed, never fatal. ``measured``
-    replaces the probe (a metadata-only root, like the full-DSEC benchmark's)."""
-    sources = discover_sequences(config.dsec_root, config.splits, config.sequences, config.camera)
+    replaces the probe (a metadata-only root, like the full-DSEC benchmark's). ``sources``
+    are those a ``pipeline.preflight`` of ``config`` gave; without them it runs one (its
+    checks all pass before the probe writes its test files)."""
+    if sources is None:
+        sources = preflight(config, foreign=False)
     facts, failures = [], []
     for source in sources:
         try:
@@ -106,10 +126,12 @@ def estimate_build(
         add_sequence(rows, f.source.split, f.plan, f.events, config, model)
     _add_json(rows, facts, config)
     ordered = sorted(rows.values(), key=lambda r: (r.split, Duration.parse(r.duration)))
+    if config.wants(CARD.name) and ordered:  # counted with the first row, as JSON files are
+        ordered[0].add(CARD, Cost(1, CARD_BYTES[0] + CARD_BYTES[1] * len(ordered)))
     cpu, disk = _seconds(facts, ordered, config, speed)
     return BuildEstimate(
         ordered, _total(ordered), sum(len(f.plan.clips) for f in facts),
-        free_space(config.out), cpu, disk, os.cpu_count() or 1, failures,
+        free_space(config.out), cpu, disk, config.workers, available_cores(), failures,
     )  # fmt: skip
 
 

@@ -32,9 +32,13 @@ def summary(e: BuildEstimate) -> str:
     return (
         f"plan: {e.windows:,} clips, {sum(e.total.files.values()):,} files, "
         f"{format_bytes(e.bytes)} of {free}{verdict}; about {format_duration(e.seconds)} on this "
-        f"machine ({e.cores} cores: CPU floor {format_duration(e.cpu_seconds / e.cores)}, "
-        f"disk floor {format_duration(e.disk_seconds)})"
+        f"machine ({_plural(e.workers, 'worker')} on {_plural(e.cores, 'core')}: CPU floor "
+        f"{format_duration(e.cpu_floor)}, disk floor {format_duration(e.disk_seconds)})"
     )
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
 
 
 def plan_json(e: BuildEstimate) -> str:
@@ -54,6 +58,7 @@ def plan_json(e: BuildEstimate) -> str:
         "seconds": round(e.seconds, 1),
         "cpu_seconds": round(e.cpu_seconds, 1),
         "disk_seconds": round(e.disk_seconds, 1),
+        "workers": e.workers,
         "cores": e.cores,
         "rows": [row(r) for r in e.rows],
         "failures": e.failures,

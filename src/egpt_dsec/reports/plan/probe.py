@@ -21,6 +21,7 @@ from egpt_dsec.config import BuildConfig
 from egpt_dsec.events import Events
 from egpt_dsec.fs import WriteBehind
 from egpt_dsec.kinds.contexts import CostModel, Throughput
+from egpt_dsec.layout.output import DISK_PROBE_PREFIX
 from egpt_dsec.source.discover import SequenceSource
 from egpt_dsec.source.h5events import EventFile
 
@@ -150,8 +151,8 @@ def disk_write_speed(
     """Sequential write speed (bytes/s) of the disk ``out`` is, or will be, on, written the
     way the build writes its npy files: handed to the disk as written and dropped from the
     page cache (``fs.WriteBehind``), then fsync'ed. ``streams`` files are written at once
-    (a build writes many). The files go in the nearest existing folder of ``out``: the
-    caller has refused an ``out`` inside the DSEC root before."""
+    (a build writes many). The files go in the nearest existing folder of ``out``: only
+    after ``pipeline.preflight`` has refused an ``out`` inside or around the DSEC root."""
     folder = next((p for p in (out, *out.parents) if p.is_dir()), Path.cwd())
     block = os.urandom(_BLOCK)  # incompressible, in case the storage compresses
     per_stream = max(1, nbytes // _BLOCK // streams)
@@ -159,7 +160,7 @@ def disk_write_speed(
     fds: list[int] = []
     try:
         for _ in range(streams):
-            fd, name = tempfile.mkstemp(prefix=".disk-probe-", dir=folder)
+            fd, name = tempfile.mkstemp(prefix=DISK_PROBE_PREFIX, dir=folder)
             fds.append(fd)
             names.append(name)
         started = time.perf_counter()

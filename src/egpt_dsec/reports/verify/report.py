@@ -49,21 +49,21 @@ def report_order(p: Problem) -> tuple[str, int, str, int, int, str]:
 def format_verify(report: VerifyReport, max_listed: int = 200) -> str:
     """A table (component, checked, bad) and the bad files, at most ``max_listed`` of them."""
     rows = [("component", "checked", "bad")]
-    rows += [(c, str(n), str(report.bad(c))) for c, n in report.checked.items()]
+    rows += [(c, f"{n:,}", f"{report.bad(c):,}") for c, n in report.checked.items()]
     w = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = [f"{c:<{w[0]}}  {n:>{w[1]}}  {b:>{w[2]}}" for c, n, b in rows]
     lines.insert(1, "-" * len(lines[0]))
     if report.running:
         lines.append(
             "warning: a build is running (" + ", ".join(report.running) + "); "
-            "its temp files show up as problems"
+            "its temp files and the clips it has not yet recorded show up as problems"
         )
     if report.ok():
-        lines.append(f"OK: {report.clips} clips checked, no problems")
+        lines.append(f"OK: {report.clips:,} clips checked, no problems")
         return "\n".join(lines)
     bad_files = len({p.path for p in report.problems})
-    lines.append(f"{len(report.problems)} problem(s) in {bad_files} file(s):")
+    lines.append(f"{len(report.problems):,} problem(s) in {bad_files:,} file(s):")
     lines += [f"  [{p.component}] {p.path}: {p.what}" for p in report.problems[:max_listed]]
     if len(report.problems) > max_listed:
-        lines.append(f"  ... and {len(report.problems) - max_listed} more")
+        lines.append(f"  ... and {len(report.problems) - max_listed:,} more")
     return "\n".join(lines)

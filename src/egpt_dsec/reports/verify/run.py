@@ -24,6 +24,7 @@ from egpt_dsec.reports.verify.report import (
 from egpt_dsec.reports.verify.sources import EventFiles, Source, load_sources
 from egpt_dsec.reports.verify.task import sequence_tasks
 from egpt_dsec.reports.verify.temps import temp_problems
+from egpt_dsec.reports.verify.unowned import unowned_problems
 from egpt_dsec.state.manifest import Manifest
 from egpt_dsec.state.plans import stored_plans
 from egpt_dsec.state.running import running
@@ -56,7 +57,8 @@ def verify_output(
     reporter: Callable[[int], None] | None = None,
     workers: int = 1,
 ) -> VerifyReport:
-    """Check every output the manifest says is done; problems are collected, never raised.
+    """Check every output the manifest says is done, and that every file of a per-clip
+    kind belongs to a clip it records; problems are collected, never raised.
 
     ``reporter(n)`` is called from the calling thread after each clip, with the number of
     clips just checked (so a tqdm bar's ``update`` fits; ``count_clips`` gives the total).
@@ -81,6 +83,8 @@ def verify_output(
         sources = load_sources(dsec_root, [k for k, v in records.items() if v], built, plans)
     collect = _Collector(reporter)
     collect.problems, collect.checked[TEMP] = temp_problems(layout)
+    splits = sorted({split for split, _ in records} | {split for split, _ in plans})
+    collect.problems += unowned_problems(layout, records, splits)
     with ThreadPoolExecutor(workers) if workers > 1 else contextlib.nullcontext() as pool:
         for key, sequence_records in sorted(records.items()):
             source = sources.get(key)
