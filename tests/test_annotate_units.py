@@ -93,12 +93,30 @@ def test_parse_completion_reads_vllm_shape_and_missing_logprobs() -> None:
         b"[]",
         b'{"choices": []}',
         b'{"choices": [{"message": {}}]}',
-        b'{"choices": [{"message": {"content": null}}]}',
+        b'{"choices": [{"message": {"content": 7}}]}',
     ],
 )
 def test_malformed_completions_are_refused(payload: bytes) -> None:
     with pytest.raises(MalformedResponse):
         parse_completion(payload)
+
+
+@pytest.mark.parametrize(
+    ("message", "finish", "said"),
+    [
+        ({"content": None}, "stop", "null content"),
+        ({"content": None, "refusal": "I can't help with that."}, "stop", "I can't help"),
+        ({"content": None, "tool_calls": [{"id": "c"}]}, "tool_calls", "called a tool"),
+        ({"content": None, "reasoning_content": "Hmm"}, "length", "token budget ran out"),
+    ],
+)
+def test_null_content_is_a_refusal_not_a_malformed_body(
+    message: dict[str, object], finish: str, said: str
+) -> None:
+    body = {"choices": [{"message": message, "finish_reason": finish}], "system_fingerprint": "fp"}
+    done = parse_completion(json.dumps(body).encode())
+    assert done.text == "" and done.confidence is None and said in done.refusal
+    assert done.server == "fp"
 
 
 # --- selection ------------------------------------------------------------------------
@@ -206,6 +224,9 @@ def test_image_sizes() -> None:
     assert ImageOptions(max_side=640).target(1440, 1080) == (640, 480)
     assert ImageOptions(max_side=640).target(320, 240) == (320, 240)  # never enlarges
     assert ImageOptions(size=(100, 50)).target(1440, 1080) == (100, 50)
+    assert parse_image_size("original") == (None, None)
+    assert ImageOptions().target(1440, 1080) == (336, 252)  # the default: max side 336
+    assert ImageOptions(max_side=None).target(1440, 1080) == (1440, 1080)
 
 
 def _clip(tmp_path: Path, frames: int = 3) -> ClipToAsk:

@@ -22,6 +22,10 @@ class ClipToAsk:
     frame_paths: tuple[Path, ...]
     frame_times_s: tuple[float, ...]
     event_image_paths: tuple[Path, ...] = ()
+    reference_frame: Path | None = None  # the frame ``image_idx`` names (--preset legacy)
+    mp4_path: Path | None = None  # the clip's MP4, when the build made one (--video)
+    event_style: str = "last"  # how the build drew its event images
+    video_fps: float = 20.0
 
     def __post_init__(self) -> None:
         if len(self.frame_paths) != len(self.frame_times_s):
