@@ -267,6 +267,7 @@ def test_a_spliced_body_is_exactly_the_json_of_the_request(tmp_path: Path) -> No
         "temperature": 0.0,
         "logprobs": True,
         "top_logprobs": 0,
+        "seed": 0,
     }
     assert body == json.dumps(expected, ensure_ascii=False, separators=(",", ":")).encode()
     assert (cache.stats.misses, cache.stats.hits) == (2, 2)
@@ -292,6 +293,12 @@ def test_settings_key_changes_with_everything_that_decides_an_answer() -> None:
         replace(base, image=ImageOptions(max_side=640)),
         replace(base, temperature=0.7),
         replace(base, max_tokens=64),
+        replace(base, seed=1),
+        replace(base, video=True),
+        replace(base, labels=False),
+        replace(base, frame_pick="image_idx"),
+        replace(base, image=ImageOptions(detail="low")),
+        replace(base, image=ImageOptions(max_side=None)),
     ]
     keys = {base.key} | {v.key for v in variants}
     assert len(keys) == len(variants) + 1

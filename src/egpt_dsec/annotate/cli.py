@@ -95,12 +95,8 @@ def add_annotate_arguments(parser: argparse.ArgumentParser) -> None:
     a("--sequences", type=_csv, help="ask only these sequences (all)")
     a("--limit", type=int, help="ask at most N clips in this run")
     a("--reanswer", action="store_true", help="accept changed model/prompt/settings")
-    a("--dry-run", action="store_true", help="print the requests, tokens and time; ask nothing")
-    a("--format", choices=("table", "json"), default="table", help="of --dry-run (table)")
-    a("--prefill-tokens-per-s", type=float, help="the server's prompt throughput, for the time")
-    a("--model-family", choices=FAMILIES, help="the image-token rule (default: from --model)")
-    a("--video-frames", type=int, default=32, help="frames the server samples of a video (32)")
     a("--export-batch", type=Path, metavar="DIR", help="write Batch API request files")
+    _add_cost_arguments(parser)
     a(
         "--import-batch",
         type=Path,
@@ -110,6 +106,16 @@ def add_annotate_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="RESULTS",
         help="merge Batch API result files",
     )
+
+
+def _add_cost_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--dry-run`` and what its figures depend on."""
+    a = parser.add_argument
+    a("--dry-run", action="store_true", help="print the requests, tokens and time; ask nothing")
+    a("--format", choices=("table", "json"), default="table", help="of --dry-run (table)")
+    a("--prefill-tokens-per-s", type=float, help="the server's prompt throughput, for the time")
+    a("--model-family", choices=FAMILIES, help="the image-token rule (default: from --model)")
+    a("--video-frames", type=int, default=32, help="frames the server samples of a video (32)")
 
 
 def _preset(args: argparse.Namespace, name: str) -> Any:

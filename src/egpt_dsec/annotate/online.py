@@ -49,6 +49,7 @@ class OnlineStats:
     answered: int = 0
     failed: int = 0
     attempts: int = 0  # HTTP requests, retries included
+    retries: int = 0
     tokens: int = 0
     unscored: int = 0  # answers that came without logprobs
     body_bytes: int = 0
@@ -250,6 +251,7 @@ class _Pipeline:
     def _tally(self, reply: Reply) -> None:
         s, done = self.stats, reply.completion
         s.attempts += reply.attempts
+        s.retries += max(reply.attempts - 1, 0)
         if done is not None:
             s.prompt_tokens += done.prompt_tokens
             s.cached_tokens += done.cached_tokens

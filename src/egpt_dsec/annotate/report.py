@@ -57,7 +57,7 @@ def _asked(report: AnnotateReport) -> list[str]:
         lines.append(
             f"asked {plural(o.requests, 'request')} for {plural(report.clips_asked, 'clip')}: "
             f"{o.answered} answered ({o.refused} refused, {o.truncated} cut at --max-tokens), "
-            f"{o.failed} failed, {o.attempts - o.requests} retries, {o.tokens} tokens; "
+            f"{o.failed} failed, {o.retries} retries, {o.tokens} tokens; "
             f"images encoded {c.misses}, reused {c.hits}"
         )
         if o.cached_tokens:
@@ -67,7 +67,7 @@ def _asked(report: AnnotateReport) -> list[str]:
                 "prefix cache"
             )
         for clip, why in sorted(o.unreadable.items()):
-            lines.append(f"unreadable, not asked (rebuild it): {why}")
+            lines.append(f"unreadable, not asked (rebuild it): {clip}: {why}")
     return lines
 
 
