@@ -74,8 +74,8 @@ def smart_resize(
 ) -> tuple[int, int]:
     """The size a Qwen-VL processor resizes an image to: each side rounded to a multiple
     of ``factor``, the area scaled into ``min_pixels``..``max_pixels`` keeping the aspect."""
-    h_bar = max(factor, round(height / factor) * factor)
-    w_bar = max(factor, round(width / factor) * factor)
+    h_bar = round(height / factor) * factor
+    w_bar = round(width / factor) * factor
     if h_bar * w_bar > max_pixels:
         beta = math.sqrt(height * width / max_pixels)
         h_bar = max(factor, math.floor(height / beta / factor) * factor)
