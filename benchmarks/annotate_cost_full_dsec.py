@@ -28,24 +28,46 @@ HERE = Path(__file__).resolve().parent
 FRAME_HZ = 20
 MIN_VIDEO_FRAMES = 8
 
-BEST = AskPlan("qwen2.5-vl", frames=8, event_images=True, max_side=336,
-               questions=DEFAULT_QUESTIONS, template=DEFAULT_TEMPLATE)  # fmt: skip
+BEST = AskPlan(
+    "qwen2.5-vl",
+    frames=8,
+    event_images=True,
+    max_side=336,
+    questions=DEFAULT_QUESTIONS,
+    template=DEFAULT_TEMPLATE,
+)
 SETTINGS: list[tuple[str, AskPlan, bool]] = [  # name, plan, prefix reuse counted
-    ("before: best, 8 frames + 5 event images, 1440x1080, no prefix reuse",
-     replace(BEST, max_side=None), False),
-    ("best, 8 frames + 5 event images, `--image-size original`", replace(BEST, max_side=None),
-     True),
+    (
+        "before: best, 8 frames + 5 event images, 1440x1080, no prefix reuse",
+        replace(BEST, max_side=None),
+        False,
+    ),
+    (
+        "best, 8 frames + 5 event images, `--image-size original`",
+        replace(BEST, max_side=None),
+        True,
+    ),
     ("**best, 8 frames + 5 event images (default size 336)**", BEST, True),
     ("best, 8 frames (no `--event-images`)", replace(BEST, event_images=False), True),
     ("best, `--image-size 448`, 8 frames + 5 event images", replace(BEST, max_side=448), True),
     ("one, 8 frames + 5 event images", replace(BEST, asked_per_clip=1), True),
     ("best, `--video` (32 frames sampled) + 5 event images", replace(BEST, video=True), True),
-    ("`--preset legacy` (1 frame, 1440x1080)",
-     replace(BEST, frames=1, reference_only=True, event_images=False, max_side=None,
-             labels=False, template=LEGACY_TEMPLATE), True),
+    (
+        "`--preset legacy` (1 frame, 1440x1080)",
+        replace(
+            BEST,
+            frames=1,
+            reference_only=True,
+            event_images=False,
+            max_side=None,
+            labels=False,
+            template=LEGACY_TEMPLATE,
+        ),
+        True,
+    ),
     ("Qwen3-VL, best, 8 frames + 5 event images", replace(BEST, family="qwen3-vl"), True),
     ("LLaVA-1.5, best, 8 frames + 5 event images", replace(BEST, family="llava"), True),
-]  # fmt: skip
+]
 
 
 def sequences(path: Path) -> list[tuple[str, float]]:
@@ -67,9 +89,17 @@ def clip_shapes(path: Path) -> list[ClipShape]:
         timestamps = np.arange(int(seconds * FRAME_HZ) + 1, dtype=np.int64) * step
         for clip in config.plan_sequence(timestamps).clips:
             frames = clip.frame_stop - clip.frame_start
-            shapes.append(ClipShape(split, clip.duration.label, frames, (1440, 1080),
-                                    event_images=5, has_mp4=frames >= MIN_VIDEO_FRAMES,
-                                    video_size=(1440, 1080)))  # fmt: skip
+            shapes.append(
+                ClipShape(
+                    split,
+                    clip.duration.label,
+                    frames,
+                    (1440, 1080),
+                    event_images=5,
+                    has_mp4=frames >= MIN_VIDEO_FRAMES,
+                    video_size=(1440, 1080),
+                )
+            )
     return shapes
 
 
@@ -81,8 +111,10 @@ def main() -> None:
     shapes = clip_shapes(args.csv)
     rate = args.prefill_tokens_per_s
     print(f"{len(shapes):,} clips; time at {rate:,.0f} prefilled tokens/s\n")
-    print("| setting (Qwen2.5-VL unless named) | requests | prompt tokens | tokens/request "
-          "| prefilled tokens | time |")  # fmt: skip
+    print(
+        "| setting (Qwen2.5-VL unless named) | requests | prompt tokens | tokens/request "
+        "| prefilled tokens | time |"
+    )
     print("|---|---|---|---|---|---|")
     for name, plan, reuse in SETTINGS:
         total: CostRow = estimate(plan, shapes, rate).total

@@ -233,8 +233,9 @@ def run_once(built: Path, work: Path, run: Run) -> Row:
     out = work / f"out-{len(list(work.iterdir()))}"
     shutil.copytree(built, out, copy_function=os.link)  # frames stay the same inodes
     server = NoWorkServer(run.engine)
-    settings = AnswerSettings(MODEL, DEFAULT_TEMPLATE, frames=8, event_images=True,
-                              image=ImageOptions("jpeg"))  # fmt: skip
+    settings = AnswerSettings(
+        MODEL, DEFAULT_TEMPLATE, frames=8, event_images=True, image=ImageOptions("jpeg")
+    )
     client = ClientOptions(server.url, concurrency=run.concurrency, prefix_first=run.prefix_first)
     config = AnnotateConfig(out=out, settings=settings, select=run.select, client=client)
     timing, cpu = Timing(), resource.getrusage(resource.RUSAGE_SELF)

@@ -412,8 +412,9 @@ class _Handler(BaseHTTPRequestHandler):
         kind = "" if fault is None or fault.kind == "slow" else fault.kind
         self._send(200, json.dumps(response).encode())
         fake.computed(prefix)
-        fake.record(body, kind or ("slow" if fault else ""), response,
-                    (hit, arrived, time.monotonic()))  # fmt: skip
+        fake.record(
+            body, kind or ("slow" if fault else ""), response, (hit, arrived, time.monotonic())
+        )
 
     def _fault(self, fault: Fault) -> None:
         if fault.kind == "429":

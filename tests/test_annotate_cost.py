@@ -26,8 +26,20 @@ from egpt_dsec.reports.status import collect_status, format_table
 from fake_vlm_server import SERVED_MODEL, FakeVLMServer
 
 QWEN = "Qwen/Qwen2.5-VL-7B-Instruct"
-SIZES = [(1440, 1080), (640, 480), (336, 252), (448, 336), (64, 48), (28, 28), (4096, 3072),
-         (5000, 200), (1001, 333), (57, 29), (2000, 1999), (3, 600)]  # fmt: skip
+SIZES = [
+    (1440, 1080),
+    (640, 480),
+    (336, 252),
+    (448, 336),
+    (64, 48),
+    (28, 28),
+    (4096, 3072),
+    (5000, 200),
+    (1001, 333),
+    (57, 29),
+    (2000, 1999),
+    (3, 600),
+]
 
 
 def qwen_processor(family: str) -> Any:
@@ -98,8 +110,14 @@ def test_the_family_is_read_from_the_model_name(model: str, family: str | None) 
 
 
 def best_clip(max_side: int | None, family: str = "qwen2.5-vl") -> tuple[AskPlan, ClipShape]:
-    plan = AskPlan(family, frames=8, event_images=True, max_side=max_side,
-                   questions=DEFAULT_QUESTIONS, template=DEFAULT_TEMPLATE)  # fmt: skip
+    plan = AskPlan(
+        family,
+        frames=8,
+        event_images=True,
+        max_side=max_side,
+        questions=DEFAULT_QUESTIONS,
+        template=DEFAULT_TEMPLATE,
+    )
     return plan, ClipShape("train", "2s", 40, (1440, 1080), event_images=5)
 
 
@@ -145,8 +163,16 @@ def test_dry_run_reads_nothing_from_any_server_and_prints_each_group_and_the_tot
     before = sorted(p.relative_to(out) for p in out.rglob("*"))
     with FakeVLMServer() as server:
         guard = NoNetwork(monkeypatch)
-        args = annotate_args(out, "--dry-run", "--model", QWEN, "--event-images",
-                             "--prefill-tokens-per-s", "1000", endpoint=server.url)  # fmt: skip
+        args = annotate_args(
+            out,
+            "--dry-run",
+            "--model",
+            QWEN,
+            "--event-images",
+            "--prefill-tokens-per-s",
+            "1000",
+            endpoint=server.url,
+        )
         assert run_cli(args) == 0
         monkeypatch.undo()
         assert not guard.attempts and server.received == 0
@@ -207,6 +233,6 @@ def test_status_shows_the_same_figures(out: Path, capsys: pytest.CaptureFixture[
 
 
 def test_estimate_sorts_durations_by_length() -> None:
-    plan, clip = best_clip(336)
+    plan, _clip = best_clip(336)
     shapes = [ClipShape("train", d, 40, (1440, 1080)) for d in ("10s", "1s", "16s", "2s")]
     assert [r.duration for r in estimate(plan, shapes).rows] == ["1s", "2s", "10s", "16s"]

@@ -155,13 +155,19 @@ def test_an_unreadable_clip_fails_alone_is_named_and_the_run_goes_on(
     ("model", "expected", "absent"),
     [
         ("Qwen/Qwen2.5-VL-7B-Instruct", {"max_tokens": 256, "seed": 0, "logprobs": True}, ()),
-        ("gpt-4o-2024-08-06", {"max_completion_tokens": 256, "seed": 0, "temperature": 0.0},
-         ("max_tokens",)),
-        ("o4-mini", {"max_completion_tokens": 256, "seed": 0},
-         ("max_tokens", "temperature", "logprobs", "top_logprobs")),
+        (
+            "gpt-4o-2024-08-06",
+            {"max_completion_tokens": 256, "seed": 0, "temperature": 0.0},
+            ("max_tokens",),
+        ),
+        (
+            "o4-mini",
+            {"max_completion_tokens": 256, "seed": 0},
+            ("max_tokens", "temperature", "logprobs", "top_logprobs"),
+        ),
         ("gpt-5-mini", {"max_completion_tokens": 256}, ("max_tokens", "logprobs")),
     ],
-)  # fmt: skip
+)
 def test_max_completion_tokens_and_seed_where_the_family_needs_them(
     model: str, expected: dict[str, Any], absent: tuple[str, ...]
 ) -> None:
@@ -181,20 +187,41 @@ def test_every_request_carries_the_seed(out: Path) -> None:
 VLLM_ERROR = {  # vLLM's run_batch: its error response in "error", the status in "response"
     "id": "vllm-1",
     "response": {"status_code": 400, "request_id": "vllm-batch-1", "body": None},
-    "error": {"error": {"message": "At most 8 image(s) may be provided in one prompt.",
-                        "type": "BadRequestError", "param": None, "code": 400}},
-}  # fmt: skip
-VLLM_OLD_ERROR = {"id": "vllm-2", "response": None,
-                  "error": {"object": "error", "message": "engine died", "code": 500}}  # fmt: skip
+    "error": {
+        "error": {
+            "message": "At most 8 image(s) may be provided in one prompt.",
+            "type": "BadRequestError",
+            "param": None,
+            "code": 400,
+        }
+    },
+}
+VLLM_OLD_ERROR = {
+    "id": "vllm-2",
+    "response": None,
+    "error": {"object": "error", "message": "engine died", "code": 500},
+}
 OPENAI_REQUEST_ERROR = {  # the request ran and failed: the body holds the error
     "id": "batch_req_1",
-    "response": {"status_code": 400, "request_id": "r1",
-                 "body": {"error": {"message": "Invalid image.", "type": "invalid_request_error",
-                                    "param": None, "code": None}}},
+    "response": {
+        "status_code": 400,
+        "request_id": "r1",
+        "body": {
+            "error": {
+                "message": "Invalid image.",
+                "type": "invalid_request_error",
+                "param": None,
+                "code": None,
+            }
+        },
+    },
     "error": None,
-}  # fmt: skip
-OPENAI_BATCH_ERROR = {"id": "batch_req_2", "response": None,
-                      "error": {"code": "batch_expired", "message": "This request expired."}}  # fmt: skip
+}
+OPENAI_BATCH_ERROR = {
+    "id": "batch_req_2",
+    "response": None,
+    "error": {"code": "batch_expired", "message": "This request expired."},
+}
 
 
 @pytest.mark.parametrize(
@@ -202,12 +229,14 @@ OPENAI_BATCH_ERROR = {"id": "batch_req_2", "response": None,
     [
         (VLLM_ERROR, "batch error (HTTP 400): At most 8 image(s) may be provided in one prompt."),
         (VLLM_OLD_ERROR, "batch error: engine died"),
-        ({**VLLM_OLD_ERROR, "error": "Request must not be sent in stream mode"},
-         "batch error: Request must not be sent in stream mode"),
+        (
+            {**VLLM_OLD_ERROR, "error": "Request must not be sent in stream mode"},
+            "batch error: Request must not be sent in stream mode",
+        ),
         (OPENAI_REQUEST_ERROR, "HTTP 400: Invalid image."),
         (OPENAI_BATCH_ERROR, "batch error: This request expired."),
     ],
-)  # fmt: skip
+)
 def test_batch_errors_of_vllm_and_openai_keep_their_message(
     row: dict[str, Any], message: str
 ) -> None:
@@ -215,9 +244,7 @@ def test_batch_errors_of_vllm_and_openai_keep_their_message(
     assert reply.completion is None and reply.error == message
 
 
-def test_an_imported_vllm_batch_error_is_logged_with_its_message(
-    out: Path, tmp_path: Path
-) -> None:
+def test_an_imported_vllm_batch_error_is_logged_with_its_message(out: Path, tmp_path: Path) -> None:
     folder = tmp_path / "requests"
     assert run_cli(annotate_args(out, "--select", "one", "--export-batch", str(folder))) == 0
     first = json.loads((folder / "requests-0001.jsonl").read_text().splitlines()[0])
@@ -230,20 +257,35 @@ def test_an_imported_vllm_batch_error_is_logged_with_its_message(
 
 def _group(clips: int, kept: int, low: int) -> dict[str, Any]:
     reasons = {"low_confidence": low, "empty_answer": 0, "truncated": 0, "refused": 0}
-    return {"clips": clips, "kept": kept, "filtered": low, "filtered_by_reason": reasons,
-            "failed": 0, "unanswered": 0, "unscored": 0, "truncated_answers": 0}  # fmt: skip
+    return {
+        "clips": clips,
+        "kept": kept,
+        "filtered": low,
+        "filtered_by_reason": reasons,
+        "failed": 0,
+        "unanswered": 0,
+        "unscored": 0,
+        "truncated_answers": 0,
+    }
 
 
 def test_the_summary_says_kept_filtered_and_the_threshold_durations_by_length() -> None:
-    report = AnnotateReport(groups={
-        ("train", "10s"): _group(3, 2, 1), ("train", "16s"): _group(1, 1, 0),
-        ("train", "1s"): _group(300, 264, 36), ("train", "2s"): _group(4, 4, 0),
-    })  # fmt: skip
+    report = AnnotateReport(
+        groups={
+            ("train", "10s"): _group(3, 2, 1),
+            ("train", "16s"): _group(1, 1, 0),
+            ("train", "1s"): _group(300, 264, 36),
+            ("train", "2s"): _group(4, 4, 0),
+        }
+    )
     config = AnnotateConfig(Path("out"), AnswerSettings("m", DEFAULT_TEMPLATE), dry_run=True)
     lines = format_report(report, config).splitlines()
     assert [line.split(":")[0] for line in lines[:4]] == [
-        "train/1s", "train/2s", "train/10s", "train/16s"
-    ]  # fmt: skip
+        "train/1s",
+        "train/2s",
+        "train/10s",
+        "train/16s",
+    ]
     assert lines[3].startswith("train/16s: 1 clip, 1 kept")
     assert lines[0] == (
         "train/1s: 300 clips, 264 kept, 36 filtered (confidence under 0.9 36), 0 failed, "

@@ -5,6 +5,7 @@ event-image style; the frames found through the build's own code."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -100,9 +101,11 @@ def test_a_clips_later_questions_find_its_prefix_computed(out: Path) -> None:
         else:
             assert record.arrived >= firsts[prefix]  # sent after the first was answered
     # The other clips' first questions kept the workers busy: more than one clip at once.
-    spans = sorted((min(r.arrived for r in rs), max(r.finished for r in rs))
-                   for rs in _by_prefix(server.recorded).values())  # fmt: skip
-    assert any(b[0] < a[1] for a, b in zip(spans, spans[1:], strict=False))
+    spans = sorted(
+        (min(r.arrived for r in rs), max(r.finished for r in rs))
+        for rs in _by_prefix(server.recorded).values()
+    )
+    assert any(b[0] < a[1] for a, b in itertools.pairwise(spans))
 
 
 def _by_prefix(records: list[Any]) -> dict[str, list[Any]]:
@@ -125,8 +128,13 @@ def test_video_sends_the_clips_mp4_as_one_part_decoded_to_its_frames(out: Path) 
     for record in records:
         assert len(video_urls(record.body)) == 1 and not image_urls(record.body)
     for entry in entries(out):
-        frames = len(list((out / entry["split"] / entry["duration"] / "video"
-                           / entry["video_data"]).glob("*.png")))  # fmt: skip
+        frames = len(
+            list(
+                (out / entry["split"] / entry["duration"] / "video" / entry["video_data"]).glob(
+                    "*.png"
+                )
+            )
+        )
         answer = entry["conversations"][1]["value"]
         assert f"and a video of {frames} frames" in answer
         assert entry["answer_meta"]["turns"][0]["finish_reason"] == "stop"
@@ -141,8 +149,11 @@ def test_preset_legacy_sends_the_replaced_scripts_request(
     image_idx = {f"synth_00_{r.duration}_{r.clip:06d}": r.image_idx for r in records.values()}
     with FakeVLMServer() as server:
         assert run(out, server, "--preset", "legacy", "--select", "one") == 0
-        by_answer = {str(r.response["choices"][0]["message"]["content"]): r.body
-                     for r in server.completions() if r.response}  # fmt: skip
+        by_answer = {
+            str(r.response["choices"][0]["message"]["content"]): r.body
+            for r in server.completions()
+            if r.response
+        }
     provenance = json.loads((out / "train/1s/annotations.provenance.json").read_text())
     assert provenance["min_confidence"] == 0.5
     assert provenance["settings"]["max_tokens"] == 128
@@ -161,8 +172,9 @@ def test_preset_legacy_sends_the_replaced_scripts_request(
 
 
 def clip_with_style(style: str) -> ClipToAsk:
-    return ClipToAsk("s_1s_000000", "train", "s", "1s", 1.0, 0.0, (), (), (Path("e.png"),),
-                     event_style=style)  # fmt: skip
+    return ClipToAsk(
+        "s_1s_000000", "train", "s", "1s", 1.0, 0.0, (), (), (Path("e.png"),), event_style=style
+    )
 
 
 @pytest.mark.parametrize("style", ["last", "red", "blue", "gray"])

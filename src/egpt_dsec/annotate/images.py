@@ -84,8 +84,7 @@ def parse_image_size(text: str) -> tuple[tuple[int, int] | None, int | None]:
     except ValueError:
         pass
     raise AnnotateError(
-        f"--image-size {text!r}: use WIDTHxHEIGHT (e.g. 640x480), a max side (e.g. 640) "
-        "or original"
+        f"--image-size {text!r}: use WIDTHxHEIGHT (e.g. 640x480), a max side (e.g. 640) or original"
     )
 
 

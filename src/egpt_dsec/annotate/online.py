@@ -293,6 +293,6 @@ def _limit_message(limit: tuple[int, str], prepared: PreparedClip, video: bool) 
     return (
         f"the server takes at most {allowed} {modality}(s) per prompt and these requests "
         f"carry {wanted[modality]}; restart vLLM with --limit-mm-per-prompt "
-        f"'{{\"image\": {images}, \"video\": {wanted['video']}}}' (its JSON form), or ask "
+        f'\'{{"image": {images}, "video": {wanted["video"]}}}\' (its JSON form), or ask '
         "with fewer --frames or without --event-images"
     )

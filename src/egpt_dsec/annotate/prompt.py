@@ -17,17 +17,17 @@ from pathlib import Path
 
 from egpt_dsec.annotate.model import ClipToAsk
 from egpt_dsec.answers.errors import AnnotateError
+from egpt_dsec.answers.prompts import DEFAULT_TEMPLATE as DEFAULT_TEMPLATE  # the built-in ones
 from egpt_dsec.answers.prompts import (
-    DEFAULT_TEMPLATE,
     EVENT_LABEL,
     EVENTS_LEGEND,
     FRAME_LABEL,
     FRAMES_LEGEND,
-    LEGACY_TEMPLATE,
     STYLE_LEGENDS,
     VIDEO_LABEL,
     VIDEO_LEGEND,
 )
+from egpt_dsec.answers.prompts import LEGACY_TEMPLATE as LEGACY_TEMPLATE
 
 PROMPT_VERSION = 2
 PLACEHOLDERS = (
@@ -40,6 +40,7 @@ PLACEHOLDERS = (
 )
 EVEN, IMAGE_IDX = "even", "image_idx"
 FRAME_PICKS = (EVEN, IMAGE_IDX)
+
 
 @dataclass(frozen=True)
 class ImageSlot:

@@ -6,8 +6,8 @@ the ask plan of its answer settings. Reads nothing from any server.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -80,8 +80,9 @@ def _frame_size(
             return frame_size(path)
         except InputError:
             continue
-    log.warning("%s/%s: no frame to read its size; %dx%d assumed", split, sequence,
-                *DSEC_FRAME_SIZE)  # fmt: skip
+    log.warning(
+        "%s/%s: no frame to read its size; %dx%d assumed", split, sequence, *DSEC_FRAME_SIZE
+    )
     return DSEC_FRAME_SIZE
 
 
@@ -99,12 +100,14 @@ def recorded_plan(out: Path) -> tuple[AskPlan, str]:
     state = StateLayout(out)
     active = read_active(state)
     if active is None:
-        return AskPlan("qwen2.5-vl", max_side=336, questions=DEFAULT_QUESTIONS,
-                       template=DEFAULT_TEMPLATE), DEFAULT_MODEL  # fmt: skip
+        return AskPlan(
+            "qwen2.5-vl", max_side=336, questions=DEFAULT_QUESTIONS, template=DEFAULT_TEMPLATE
+        ), DEFAULT_MODEL
     template = state.answer_template_file(active.key)
     text = template.read_text(encoding="utf-8") if template.is_file() else DEFAULT_TEMPLATE
-    return plan_from_settings(active.settings, active.choices.questions,
-                              active.choices.select, text), active.model  # fmt: skip
+    return plan_from_settings(
+        active.settings, active.choices.questions, active.choices.select, text
+    ), active.model
 
 
 def plan_from_settings(

@@ -13,13 +13,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from egpt_dsec.answers.cost import cost_json
 from egpt_dsec.config.record import load_options
 from egpt_dsec.durations import Duration
 from egpt_dsec.humanize import text_table
 from egpt_dsec.kinds import JSON, KINDS, MP4
 from egpt_dsec.kinds.mp4 import VIDEO_LLAVA_FRAMES
 from egpt_dsec.layout.state import StateLayout
-from egpt_dsec.answers.cost import cost_json
 from egpt_dsec.reports.answer_cost import output_cost
 from egpt_dsec.reports.answer_counts import annotation_status
 from egpt_dsec.state.manifest import Manifest, read_rows
