@@ -295,3 +295,39 @@ def test_the_summary_says_kept_filtered_and_the_threshold_durations_by_length() 
         "in the JSON files: 271 of 308 clips kept, 37 filtered (confidence under 0.9 37) at "
         "--min-confidence 0.9"
     )
+
+
+OLD_FIELDS = ("split", "duration", "clip", "question", "ok", "text", "confidence",
+              "min_token_prob", "tokens", "finish_reason", "error", "source")  # fmt: skip
+
+
+def test_an_output_annotated_before_rebuilds_as_it_was(out: Path) -> None:
+    """An answer set recorded before truncation and refusals were handled (no
+    ``keep_truncated`` in its record, log lines without the new fields) keeps its rule:
+    a truncated answer may still be chosen, and the provenance has its old keys only."""
+    from egpt_dsec.config.record import load_last_config
+    from egpt_dsec.layout.state import StateLayout
+    from egpt_dsec.pipeline import build
+
+    with FakeVLMServer() as server:
+        assert run(out, server, "--min-confidence", "0") == 0
+    state = StateLayout(out)
+    record = json.loads(state.active_answers_file.read_text())
+    del record["choices"]["keep_truncated"]
+    state.active_answers_file.write_text(json.dumps(record, indent=1, sort_keys=True))
+    for path in out.glob(".egpt-dsec/answers/*/*/*.jsonl"):
+        rows = [json.loads(line) for line in path.read_text().splitlines()]
+        for row in rows:  # the old line format; every answer cut at the cap
+            for name in set(row) - set(OLD_FIELDS):
+                del row[name]
+            row["finish_reason"] = "length"
+        path.write_text("".join(json.dumps(r, separators=(",", ":")) + "\n" for r in rows))
+    assert not build(load_last_config(state)).failures
+    first = {p: p.read_bytes() for p in sorted(out.glob("train/**/*.json"))}
+    kept = json.loads((out / "train/2s" / EVENTGPT_JSON).read_text())
+    assert len(kept) == CLIPS[("train", "2s")]  # the truncated answers are kept, as before
+    counts = provenance(out)["counts"]
+    assert set(counts["filtered_by_reason"]) == {"low_confidence", "empty_answer"}
+    assert "truncated_answers" not in counts and "keep_truncated" not in provenance(out)
+    assert not build(load_last_config(state)).failures
+    assert {p: p.read_bytes() for p in sorted(out.glob("train/**/*.json"))} == first

@@ -233,3 +233,35 @@ def test_image_detail_is_sent_when_given(tmp_path: Path) -> None:
     builder = BodyBuilder(plain, ImageCache(plain.image))
     content = json.loads(builder.body(builder.prepare(clip), "q?"))["messages"][0]["content"]
     assert [set(p["image_url"]) for p in content if p["type"] == "image_url"] == [{"url"}]
+
+
+def test_event_view_frames_are_the_builds_even_without_frame_folders(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    """With --frames-view event the clips show the frames warped into the event view.
+    A build without frame folders keeps none: annotate warps those it shows with the
+    build's own code, into the same files a build with frame folders keeps."""
+    from egpt_dsec.config import BuildConfig
+    from egpt_dsec.durations import parse_durations
+    from egpt_dsec.pipeline import build
+
+    dsec = built_output(tmp_path_factory).parent / "dsec"
+    common = {"dsec_root": dsec, "durations": parse_durations("1s"), "frames_view": "event"}
+    bare = BuildConfig(out=tmp_path / "bare", components=("event_image", "json"), **common)
+    full = BuildConfig(out=tmp_path / "full", components=("video", "json"), **common)
+    assert not build(bare).failures and not build(full).failures
+    assert not list((bare.out / "train").glob("event_view_frames/*/*.png"))
+    with FakeVLMServer() as server:
+        args = ("--select", "one", "--frames", "2", "--image-format", "png")
+        assert (
+            run(bare.out, server, *args, "--image-size", "original", "--min-confidence", "0") == 0
+        )
+        sent = [decode_image(u) for r in server.completions() for u in image_urls(r.body)]
+    kept = sorted((bare.out / "train").glob("event_view_frames/*/*.png"))
+    assert kept and len(kept) < 20  # only the frames shown
+    for path in kept:
+        twin = full.out / path.relative_to(bare.out)
+        assert path.read_bytes() == twin.read_bytes()  # the build's own warp, byte for byte
+    shown = {np.asarray(Image.open(p).convert("RGB")).tobytes() for p in kept}
+    assert {np.asarray(image.convert("RGB")).tobytes() for image in sent} == shown
+    assert {image.size for image in sent} == {(640, 480)}

@@ -86,6 +86,8 @@ class BodyBuilder:
         slots += clip_images(clip, frames, s.event_images, pick, s.labels)
         parts = []
         for n, slot in enumerate(slots):
+            if clip.ensure is not None:
+                clip.ensure(slot.path)
             if slot.label:
                 parts.append(text_part(slot.label))
             if s.video and n == 0:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -98,6 +99,9 @@ class _Source:
         folder = sequence_folder(config.dsec_root, split, sequence)
         self.source = SequenceSource(split, sequence, folder, config.camera)
         self._frames: list[Path] | None = None
+        self._source: FrameSource | None = None
+        self._index: dict[Path, int] = {}
+        self._lock = threading.Lock()
         try:
             self.timestamps: np.ndarray | None = read_timestamps(self.source.files.timestamps)
         except InputError as exc:
@@ -111,11 +115,32 @@ class _Source:
             self._frames = []
             if self.timestamps is not None:
                 try:
-                    frames = FrameSource.of(self.source, self.config, len(self.timestamps))
-                    self._frames = frames.linked
+                    self._source = FrameSource.of(self.source, self.config, len(self.timestamps))
+                    self._frames = self._source.linked
                 except InputError as exc:
                     log.warning("%s; the clips' own frame folders are used", exc)
         return self._frames
+
+    @property
+    def ensure(self) -> Callable[[Path], None] | None:
+        """Event view: write a frame the build kept only for clips with frame folders, as
+        the build does (``FrameSource.keep_warped``), the first time a clip shows it."""
+        if self._source is None or not self._source.event_view:
+            return None
+        if not self._index:
+            self._index = {path: i for i, path in enumerate(self._source.warped)}
+        return self._ensure
+
+    def _ensure(self, path: Path) -> None:
+        index = self._index.get(path)
+        if index is None or path.is_file():
+            return
+        assert self._source is not None
+        with self._lock:
+            try:
+                self._source.keep_warped(index)
+            except InputError as exc:
+                raise AnnotateError(f"{path}: cannot warp its frame ({exc})") from None
 
 
 def _frames(layout: OutputLayout, source: _Source, r: ClipRecord) -> list[Path]:
@@ -177,4 +202,5 @@ def _clip(layout: OutputLayout, source: _Source, r: ClipRecord) -> ClipToAsk | N
         mp4_path=mp4 if MP4.name in r.components and mp4.is_file() else None,
         event_style=config.options_of(EVENT_IMAGE).style,
         video_fps=float(config.options_of(MP4).fps),
+        ensure=source.ensure,
     )
