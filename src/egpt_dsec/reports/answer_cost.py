@@ -148,7 +148,8 @@ def cost_of(
     return estimate(replace(plan, event_style=style), output_shapes(out, selection), rate)
 
 
-def output_cost(out: Path, rate: float | None = None) -> tuple[CostTable, str]:
-    """``status``'s figures: the cost of the output's answer settings (or the defaults)."""
+def output_cost(out: Path, rate: float | None = None) -> tuple[CostTable, str, str]:
+    """``status``'s figures: the cost of the output's answer settings (or the defaults),
+    the model and the family whose image tokens are counted."""
     plan, model = recorded_plan(out)
-    return cost_of(out, plan, rate=rate), model
+    return cost_of(out, plan, rate=rate), model, plan.family

@@ -97,12 +97,12 @@ def _answer_cost(out: Path) -> dict[str, Any]:
     """The figures of ``annotate --dry-run`` for the settings in force; {} when the build
     has no finished clip yet."""
     try:
-        table, model = output_cost(out)
+        table, model, family = output_cost(out)
     except (OSError, ValueError) as exc:
         return {"error": str(exc)}
     if not table.total.requests:
         return {}
-    return {"model": model, **cost_json(table)}
+    return {"model": model, "family": family, **cost_json(table)}
 
 
 def _row(rows: dict[tuple[str, str], StatusRow], split: str, duration: str) -> StatusRow:
@@ -209,7 +209,8 @@ def _footer(status: BuildStatus) -> list[str]:
     cost = status.answer_cost
     if cost.get("requests"):
         lines.append(
-            f"answers with {cost['model']}: {cost['requests']:,} requests, "
+            f"answers with {cost['model']} ({cost['family']} image tokens): "
+            f"{cost['requests']:,} requests, "
             f"{cost['prompt_tokens']:,} prompt tokens, {cost['prefilled_tokens']:,} prefilled "
             "with prefix reuse (per group and time: egpt-dsec annotate --dry-run)"
         )
