@@ -160,6 +160,7 @@ def test_requests_carry_the_sampled_frames_and_event_images_exactly_as_png(
     timestamps = frame_times(out, tmp_path_factory)
     with FakeVLMServer() as server:
         args = ("--select", "one", "--image-format", "png", "--event-images")
+        args += ("--image-size", "original")  # full resolution: one flag away
         assert run(out, server, *args, "--min-confidence", "0") == 0
         by_text = {text_of(r): r for r in server.completions()}
     assert len(by_text) == ALL_CLIPS

@@ -93,12 +93,30 @@ def test_parse_completion_reads_vllm_shape_and_missing_logprobs() -> None:
         b"[]",
         b'{"choices": []}',
         b'{"choices": [{"message": {}}]}',
-        b'{"choices": [{"message": {"content": null}}]}',
+        b'{"choices": [{"message": {"content": 7}}]}',
     ],
 )
 def test_malformed_completions_are_refused(payload: bytes) -> None:
     with pytest.raises(MalformedResponse):
         parse_completion(payload)
+
+
+@pytest.mark.parametrize(
+    ("message", "finish", "said"),
+    [
+        ({"content": None}, "stop", "null content"),
+        ({"content": None, "refusal": "I can't help with that."}, "stop", "I can't help"),
+        ({"content": None, "tool_calls": [{"id": "c"}]}, "tool_calls", "called a tool"),
+        ({"content": None, "reasoning_content": "Hmm"}, "length", "token budget ran out"),
+    ],
+)
+def test_null_content_is_a_refusal_not_a_malformed_body(
+    message: dict[str, object], finish: str, said: str
+) -> None:
+    body = {"choices": [{"message": message, "finish_reason": finish}], "system_fingerprint": "fp"}
+    done = parse_completion(json.dumps(body).encode())
+    assert done.text == "" and done.confidence is None and said in done.refusal
+    assert done.server == "fp"
 
 
 # --- selection ------------------------------------------------------------------------
@@ -206,6 +224,9 @@ def test_image_sizes() -> None:
     assert ImageOptions(max_side=640).target(1440, 1080) == (640, 480)
     assert ImageOptions(max_side=640).target(320, 240) == (320, 240)  # never enlarges
     assert ImageOptions(size=(100, 50)).target(1440, 1080) == (100, 50)
+    assert parse_image_size("original") == (None, None)
+    assert ImageOptions().target(1440, 1080) == (336, 252)  # the default: max side 336
+    assert ImageOptions(max_side=None).target(1440, 1080) == (1440, 1080)
 
 
 def _clip(tmp_path: Path, frames: int = 3) -> ClipToAsk:
@@ -246,6 +267,7 @@ def test_a_spliced_body_is_exactly_the_json_of_the_request(tmp_path: Path) -> No
         "temperature": 0.0,
         "logprobs": True,
         "top_logprobs": 0,
+        "seed": 0,
     }
     assert body == json.dumps(expected, ensure_ascii=False, separators=(",", ":")).encode()
     assert (cache.stats.misses, cache.stats.hits) == (2, 2)
@@ -271,6 +293,12 @@ def test_settings_key_changes_with_everything_that_decides_an_answer() -> None:
         replace(base, image=ImageOptions(max_side=640)),
         replace(base, temperature=0.7),
         replace(base, max_tokens=64),
+        replace(base, seed=1),
+        replace(base, video=True),
+        replace(base, labels=False),
+        replace(base, frame_pick="image_idx"),
+        replace(base, image=ImageOptions(detail="low")),
+        replace(base, image=ImageOptions(max_side=None)),
     ]
     keys = {base.key} | {v.key for v in variants}
     assert len(keys) == len(variants) + 1

@@ -8,7 +8,9 @@ start an OpenAI-compatible vLLM server on 127.0.0.1 at a free port, and check
 - the online client end to end: every clip of a small synthetic build gets a non-empty
   answer and a confidence in (0, 1];
 - the offline path: the client's Batch API request files through vLLM's batch runner,
-  the result lines imported back.
+  the result lines imported back;
+- online and batch give the same answers: the same built clips annotated both ways hold
+  the same questions, the same answer texts and the same confidences.
 
 The server's process group is ended in every case. On 2 CPU cores the server starts in
 about 50 s (--enforce-eager; about 95 s with vLLM's default torch.compile warm-up), a
@@ -278,20 +280,10 @@ def test_annotate_online_against_vllm(server: Server, tmp_path: Path) -> None:
     assert_answered(out, built, SERVED)
 
 
-def test_annotate_batch_through_vllm_run_batch(model_dir: Path, tmp_path: Path) -> None:
-    """--export-batch, vLLM's offline batch runner, then --import-batch of its result lines."""
-    out = build_small(tmp_path)
-    built = clip_ids(out)
-    requests = tmp_path / "batch"
-    common = ["--out", str(out), "--model", SERVED, "--select", "one", "--frames", "2",
-              "--max-tokens", "8", "--min-confidence", "0"]  # fmt: skip
-    exported = run_annotate(*common, "--export-batch", str(requests))
-    assert exported.returncode == 0, exported.stderr
-    inputs = sorted(requests.glob("*.jsonl"))
-    assert inputs, f"no request files in {requests}: {exported.stdout}"
-
+def run_batch(model_dir: Path, requests: Path, tmp_path: Path) -> list[Path]:
+    """vLLM's offline batch runner over every request file; the result files."""
     results = []
-    for n, source in enumerate(inputs):
+    for n, source in enumerate(sorted(requests.glob("*.jsonl"))):
         result = tmp_path / f"results-{n:04d}.jsonl"
         log = tmp_path / f"run_batch-{n:04d}.log"
         cmd = [sys.executable, "-m", "vllm.entrypoints.openai.run_batch",
@@ -313,7 +305,53 @@ def test_annotate_batch_through_vllm_run_batch(model_dir: Path, tmp_path: Path) 
             assert line["response"]["status_code"] == 200, line
             assert line["response"]["body"]["choices"][0]["logprobs"]["content"], line
         results.append(result)
+    assert results, f"no request files in {requests}"
+    return results
 
-    imported = run_annotate(*common, "--import-batch", *map(str, results))
+
+COMMON = ["--model", SERVED, "--select", "one", "--frames", "2", "--max-tokens", "8",
+          "--min-confidence", "0"]  # fmt: skip
+
+
+def test_annotate_batch_through_vllm_run_batch(model_dir: Path, tmp_path: Path) -> None:
+    """--export-batch, vLLM's offline batch runner, then --import-batch of its result lines."""
+    out = build_small(tmp_path)
+    built = clip_ids(out)
+    requests = tmp_path / "batch"
+    exported = run_annotate("--out", str(out), *COMMON, "--export-batch", str(requests))
+    assert exported.returncode == 0, exported.stderr
+    results = run_batch(model_dir, requests, tmp_path)
+    imported = run_annotate("--out", str(out), *COMMON, "--import-batch", *map(str, results))
     assert imported.returncode == 0, f"{imported.stdout}\n{imported.stderr}"
     assert_answered(out, built, SERVED)
+
+
+def answers_of(out: Path) -> dict[str, tuple[list[dict], float]]:
+    """Each clip's conversation and confidence, from its JSON files."""
+    found = {}
+    for path in dataset_files(out):
+        for entry in json.loads(path.read_text()):
+            found[entry["id"]] = (entry["conversations"], entry["answer_meta"]["confidence"])
+    return found
+
+
+def test_online_and_batch_answers_are_equal(
+    server: Server, model_dir: Path, tmp_path: Path
+) -> None:
+    """The same clips, asked online and through run_batch with the same settings, get the
+    same answers: the bodies are the same bytes, and greedy decoding is deterministic."""
+    online, offline = build_small(tmp_path / "online"), build_small(tmp_path / "batch")
+    asked = run_annotate("--out", str(online), "--endpoint", server.base, *COMMON,
+                         "--concurrency", "2")  # fmt: skip
+    assert asked.returncode == 0, f"{asked.stdout}\n{asked.stderr}\n{tail(server.log)}"
+    requests = tmp_path / "requests"
+    assert run_annotate("--out", str(offline), *COMMON,
+                        "--export-batch", str(requests)).returncode == 0  # fmt: skip
+    results = run_batch(model_dir, requests, tmp_path)
+    imported = run_annotate("--out", str(offline), *COMMON, "--import-batch", *map(str, results))
+    assert imported.returncode == 0, imported.stderr
+    by_online, by_batch = answers_of(online), answers_of(offline)
+    assert by_online and by_online.keys() == by_batch.keys()
+    for clip, (conversation, confidence) in by_online.items():
+        assert by_batch[clip][0] == conversation, clip  # the same question and answer text
+        assert by_batch[clip][1] == pytest.approx(confidence, rel=1e-4), clip

@@ -21,7 +21,12 @@ from egpt_dsec.annotate.body import BodyBuilder
 from egpt_dsec.annotate.client import Reply
 from egpt_dsec.annotate.model import ClipToAsk
 from egpt_dsec.annotate.online import ClipWork, answer_from_reply
-from egpt_dsec.annotate.response import MalformedResponse, error_message, parse_completion
+from egpt_dsec.annotate.response import (
+    MalformedResponse,
+    error_message,
+    error_text,
+    parse_completion,
+)
 from egpt_dsec.answers.errors import AnnotateError
 from egpt_dsec.answers.log import Answer, AnswerKey
 
@@ -158,12 +163,15 @@ def import_results(
 
 
 def _reply(row: dict[str, Any]) -> Reply:
-    """A result line as the online client would have seen it."""
+    """A result line as the online client would have seen it. Errors come as OpenAI
+    writes them (``error: {"code", "message"}``, or a non-200 ``response`` whose body
+    is ``{"error": {...}}``) or as vLLM's ``run_batch`` does (``error`` holding its
+    error response ``{"error": {"message": ...}}``, or a plain string)."""
     response, error = row.get("response") or {}, row.get("error")
-    if error:
-        message = error.get("message") if isinstance(error, dict) else str(error)
-        return Reply(None, f"batch error: {message}")
     status, body = int(response.get("status_code") or 0), response.get("body")
+    if error:
+        message = error_text(error) or json.dumps(error)[:300]
+        return Reply(None, f"batch error{f' (HTTP {status})' if status else ''}: {message}")
     if status != 200 or not isinstance(body, dict):
         return Reply(None, error_message(status, json.dumps(body).encode()))
     try:

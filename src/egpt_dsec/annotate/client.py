@@ -37,6 +37,7 @@ class ClientOptions:
     retries: int = 5
     rpm: float | None = None
     concurrency: int = 16
+    prefix_first: bool = True  # a clip's first question alone, the others once answered
 
     def __post_init__(self) -> None:
         if not self.endpoint.startswith(("http://", "https://")):
@@ -133,6 +134,20 @@ class ChatClient:
             return _Attempt(completion=parse_completion(payload))
         except MalformedResponse as exc:
             return _Attempt(error=f"HTTP 200 but {exc}", retry=True)
+
+    async def server_version(self) -> str:
+        """``version <v>`` from ``GET /version`` beside ``/v1`` (vLLM has it), else ""."""
+        root = self.options.endpoint.rstrip("/").removesuffix("/v1")
+        try:
+            timeout = aiohttp.ClientTimeout(total=min(10.0, self.options.timeout_s))
+            async with self.session.get(
+                root + "/version", headers=self.options.headers, timeout=timeout
+            ) as resp:
+                payload = await resp.read() if resp.status == 200 else b""
+            version = json.loads(payload).get("version") if payload else None
+        except (asyncio.TimeoutError, aiohttp.ClientError, ValueError, AttributeError):
+            return ""
+        return f"version {version}" if isinstance(version, str) and version else ""
 
     async def check_model(self, model: str) -> None:
         """Fail fast, in one line, on a wrong endpoint, key or model (``GET /models``)."""

@@ -1,13 +1,19 @@
 """The one module of ``annotate`` that knows the build: which clips it has and their
 images. Everything else in ``annotate`` sees only ``ClipToAsk``; the JSON files are
 written by the build's own writer (``pipeline.json_files``) from the answers log.
+
+A clip's frames are found by the build's own code: ``FrameSource`` (DSEC's frames
+through ``list_frames``, or in the event view the frames the build warped) gives the
+files the clip folders link to; only when DSEC is not at hand are the clip's own frame
+folders listed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -17,10 +23,12 @@ from egpt_dsec.answers.errors import AnnotateError
 from egpt_dsec.config import BuildConfig
 from egpt_dsec.config.record import load_last_config
 from egpt_dsec.durations import Duration
-from egpt_dsec.kinds import EVENT_IMAGE, VIDEO
-from egpt_dsec.layout.dsec import SequenceFiles, sequence_folder
+from egpt_dsec.execute.frame_source import FrameSource
+from egpt_dsec.kinds import EVENT_IMAGE, MP4, VIDEO
+from egpt_dsec.layout.dsec import sequence_folder
 from egpt_dsec.layout.output import OutputLayout, clip_name
 from egpt_dsec.layout.state import StateLayout
+from egpt_dsec.source.discover import SequenceSource
 from egpt_dsec.source.errors import InputError
 from egpt_dsec.source.timestamps import read_timestamps
 from egpt_dsec.state.lock import OutputLockedError, output_lock
@@ -87,31 +95,79 @@ class _Source:
     """A sequence's DSEC frames and timestamps, read once for all its clips."""
 
     def __init__(self, config: BuildConfig, split: str, sequence: str) -> None:
-        self.split, self.sequence = split, sequence
+        self.config, self.split, self.sequence = config, split, sequence
         folder = sequence_folder(config.dsec_root, split, sequence)
-        self.files = SequenceFiles(folder, config.camera)
+        self.source = SequenceSource(split, sequence, folder, config.camera)
         self._frames: list[Path] | None = None
+        self._source: FrameSource | None = None
+        self._index: dict[Path, int] = {}
+        self._lock = threading.Lock()
         try:
-            self.timestamps: np.ndarray | None = read_timestamps(self.files.timestamps)
+            self.timestamps: np.ndarray | None = read_timestamps(self.source.files.timestamps)
         except InputError as exc:
             log.warning("%s; frame times of %s/%s are spread evenly", exc, split, sequence)
             self.timestamps = None
 
     def frames(self) -> list[Path]:
-        """The source frames (only for clips built without their own frame folder)."""
+        """The frame file of every frame index, as the build's clip folders link to them
+        (``FrameSource``); [] when DSEC is not at hand."""
         if self._frames is None:
-            self._frames = sorted(self.files.frames_dir.glob("*.png"))
+            self._frames = []
+            if self.timestamps is not None:
+                try:
+                    self._source = FrameSource.of(self.source, self.config, len(self.timestamps))
+                    self._frames = self._source.linked
+                except InputError as exc:
+                    log.warning("%s; the clips' own frame folders are used", exc)
         return self._frames
+
+    @property
+    def ensure(self) -> Callable[[Path], None] | None:
+        """Event view: write a frame the build kept only for clips with frame folders, as
+        the build does (``FrameSource.keep_warped``), the first time a clip shows it."""
+        if self._source is None or not self._source.event_view:
+            return None
+        if not self._index:
+            self._index = {path: i for i, path in enumerate(self._source.warped)}
+        return self._ensure
+
+    def _ensure(self, path: Path) -> None:
+        index = self._index.get(path)
+        if index is None or path.is_file():
+            return
+        assert self._source is not None
+        with self._lock:
+            try:
+                self._source.keep_warped(index)
+            except InputError as exc:
+                raise AnnotateError(f"{path}: cannot warp its frame ({exc})") from None
+
+
+def _frames(layout: OutputLayout, source: _Source, r: ClipRecord) -> list[Path]:
+    frames = source.frames()[r.frame_start : r.frame_stop]
+    if len(frames) != r.frame_stop - r.frame_start and VIDEO.name in r.components:
+        duration = Duration.parse(r.duration)
+        folder = layout.clip_path(VIDEO, source.split, duration, source.sequence, r.clip)
+        frames = sorted(folder.glob("*.png"))
+    return frames
+
+
+def _reference(source: _Source, r: ClipRecord, frames: list[Path]) -> Path | None:
+    """The frame ``image_idx`` names (the first inside the clip, or with
+    ``--image-idx nearest-end`` the one nearest its end)."""
+    if r.image_idx < 0:
+        return None
+    if r.frame_start <= r.image_idx < r.frame_stop:
+        return frames[r.image_idx - r.frame_start]
+    every = source.frames()
+    return every[r.image_idx] if r.image_idx < len(every) else None
 
 
 def _clip(layout: OutputLayout, source: _Source, r: ClipRecord) -> ClipToAsk | None:
     split, sequence, timestamps = source.split, source.sequence, source.timestamps
     duration = Duration.parse(r.duration)
     count = r.frame_stop - r.frame_start
-    if VIDEO.name in r.components:
-        frames = sorted(layout.clip_path(VIDEO, split, duration, sequence, r.clip).glob("*.png"))
-    else:
-        frames = source.frames()[r.frame_start : r.frame_stop]
+    frames = _frames(layout, source, r)
     if len(frames) != count or not count:
         log.warning(
             "%s/%s clip %d: %d frames of %d found; skipped (egpt-dsec verify --fix)",
@@ -127,6 +183,8 @@ def _clip(layout: OutputLayout, source: _Source, r: ClipRecord) -> ClipToAsk | N
     else:
         rel = [i * duration.seconds / count for i in range(count)]
     parts = r.parts if EVENT_IMAGE.name in r.components else 0
+    mp4 = layout.clip_path(MP4, split, duration, sequence, r.clip)
+    config = source.config
     return ClipToAsk(
         id=f"{sequence}_{r.duration}_{clip_name(r.clip)}",
         split=split,
@@ -140,4 +198,9 @@ def _clip(layout: OutputLayout, source: _Source, r: ClipRecord) -> ClipToAsk | N
             layout.clip_path(EVENT_IMAGE, split, duration, sequence, r.clip, part)
             for part in range(parts)
         ),
+        reference_frame=_reference(source, r, frames),
+        mp4_path=mp4 if MP4.name in r.components and mp4.is_file() else None,
+        event_style=config.options_of(EVENT_IMAGE).style,
+        video_fps=float(config.options_of(MP4).fps),
+        ensure=source.ensure,
     )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -22,6 +23,13 @@ class ClipToAsk:
     frame_paths: tuple[Path, ...]
     frame_times_s: tuple[float, ...]
     event_image_paths: tuple[Path, ...] = ()
+    reference_frame: Path | None = None  # the frame ``image_idx`` names (--preset legacy)
+    mp4_path: Path | None = None  # the clip's MP4, when the build made one (--video)
+    event_style: str = "last"  # how the build drew its event images
+    video_fps: float = 20.0
+    # Makes a frame file the build keeps only for clips with frame folders (an event-view
+    # frame) before it is read; None when every frame file exists.
+    ensure: Callable[[Path], None] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if len(self.frame_paths) != len(self.frame_times_s):

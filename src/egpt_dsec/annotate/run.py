@@ -27,7 +27,7 @@ from egpt_dsec.answers.active import AnswerSet, activate
 from egpt_dsec.answers.errors import AnnotateError
 from egpt_dsec.answers.log import Answer, AnswerKey, AnswersLog
 from egpt_dsec.answers.model import ActiveAnswers, Choices
-from egpt_dsec.answers.provenance import count_outcomes
+from egpt_dsec.answers.provenance import count_outcomes, filter_reasons
 from egpt_dsec.answers.questions import DEFAULT_QUESTIONS
 from egpt_dsec.answers.select import SELECT_MODES, questions_needed
 from egpt_dsec.layout.state import StateLayout
@@ -52,6 +52,8 @@ class AnnotateConfig:
     sequences: tuple[str, ...] | None = None
     limit: int | None = None
     reanswer: bool = False
+    keep_truncated: bool = False
+    dry_run: bool = False  # print the cost only: no answer source needed
     cache_entries: int = 512
 
     def __post_init__(self) -> None:
@@ -62,12 +64,12 @@ class AnnotateConfig:
         if self.limit is not None and self.limit < 1:
             raise AnnotateError(f"--limit must be >= 1, got {self.limit}")
         sources = [self.client is not None, self.export_batch is not None, bool(self.import_batch)]
-        if sum(sources) != 1:
+        if sum(sources) != 1 and not (self.dry_run and sum(sources) == 0):
             raise AnnotateError("give exactly one of --endpoint, --export-batch, --import-batch")
 
     @property
     def choices(self) -> Choices:
-        return Choices(self.questions, self.select, self.min_confidence)
+        return Choices(self.questions, self.select, self.min_confidence, self.keep_truncated)
 
     @property
     def active(self) -> ActiveAnswers:
@@ -180,10 +182,13 @@ def _write_json(config: AnnotateConfig, log: AnswersLog) -> None:
 def _counts(config: AnnotateConfig, clips: list[ClipToAsk]) -> dict[dataset.Group, dict[str, Any]]:
     answers = AnswerSet.load(StateLayout(config.out))
     assert answers is not None  # activated by this run
-    counts = {}
+    counts, reasons = {}, filter_reasons(config.choices)
     for group in sorted({c.group for c in clips}):
         ids = [c.id for c in clips if c.group == group]
-        counts[group] = count_outcomes(answers.outcomes(*group, ids).values())
+        known = set(ids)
+        logged = [a for a in answers.log.read(*group).values() if a.clip in known]
+        outcomes = answers.outcomes(*group, ids).values()
+        counts[group] = count_outcomes(outcomes, reasons, logged)
     return counts
 
 

@@ -12,13 +12,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from egpt_dsec.annotate.images import JPEG_QUALITY, ImageOptions
-from egpt_dsec.annotate.prompt import PROMPT_VERSION
+from egpt_dsec.annotate.prompt import EVEN, FRAME_PICKS, PROMPT_VERSION
 from egpt_dsec.answers.errors import AnnotateError
+from egpt_dsec.answers.tokens import family_of, is_openai_reasoning
 
 
 @dataclass(frozen=True)
 class AnswerSettings:
-    """What the model is asked with; equal settings give equal requests, byte for byte."""
+    """What the model is asked with; equal settings give equal requests, byte for byte.
+
+    ``frame_pick`` is ``even`` (``frames`` spread over the clip) or ``image_idx`` (the
+    clip's reference frame alone, ``--preset legacy``); ``video`` sends the clip's MP4
+    instead of frames; ``labels`` puts a line of text before each image.
+    """
 
     model: str
     prompt_template: str
@@ -28,6 +34,10 @@ class AnswerSettings:
     temperature: float = 0.0
     max_tokens: int = 256
     top_logprobs: int = 0
+    seed: int | None = 0
+    video: bool = False
+    labels: bool = True
+    frame_pick: str = EVEN
 
     def __post_init__(self) -> None:
         if not self.model.strip():
@@ -40,6 +50,24 @@ class AnswerSettings:
             raise AnnotateError(f"--temperature must be in [0, 2], got {self.temperature}")
         if not 0 <= self.top_logprobs <= 20:
             raise AnnotateError(f"top_logprobs must be in [0, 20], got {self.top_logprobs}")
+        if self.frame_pick not in FRAME_PICKS:
+            raise AnnotateError(f"frame pick must be one of {FRAME_PICKS}, not {self.frame_pick}")
+
+    @property
+    def family(self) -> str | None:
+        """The model family named by ``model`` (None: unknown)."""
+        return family_of(self.model)
+
+    @property
+    def reasoning(self) -> bool:
+        """An OpenAI reasoning model: ``max_completion_tokens``, no temperature, no logprobs."""
+        return is_openai_reasoning(self.model)
+
+    @property
+    def token_field(self) -> str:
+        """OpenAI's models take ``max_completion_tokens`` (its o-series and gpt-5 refuse
+        ``max_tokens``); vLLM, SGLang and others ``max_tokens``."""
+        return "max_completion_tokens" if self.family == "openai" else "max_tokens"
 
     @property
     def prompt_sha256(self) -> str:
@@ -59,6 +87,13 @@ class AnswerSettings:
             "temperature": self.temperature,
             "max_tokens": self.max_tokens,
             "top_logprobs": self.top_logprobs,
+            "seed": self.seed,
+            "video": self.video,
+            "labels": self.labels,
+            "frame_pick": self.frame_pick,
+            "image_detail": self.image.detail,
+            "token_field": self.token_field,
+            "logprobs": not self.reasoning,
         }
 
     @property

@@ -45,7 +45,10 @@ def read_active(state: StateLayout) -> ActiveAnswers | None:
             data["key"],
             dict(data["settings"]),
             Choices(
-                tuple(choices["questions"]), choices["select"], float(choices["min_confidence"])
+                tuple(choices["questions"]),
+                choices["select"],
+                float(choices["min_confidence"]),
+                choices.get("keep_truncated"),
             ),
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -65,11 +68,20 @@ def activate(state: StateLayout, active: ActiveAnswers, template: str, reanswer:
             "pass --reanswer to answer again with the new ones (the old answers stay in "
             f"{state.answers_file(old.key, '', '').parent.parent}), or use the old settings"
         )
-    record = json.dumps(asdict(active), indent=1, sort_keys=True).encode()
+    record = json.dumps(_record(active), indent=1, sort_keys=True).encode()
     settings = json.dumps({"key": active.key, "settings": active.settings}, indent=1)
     atomic_write_bytes(state.answer_settings_file(active.key), settings.encode(), durable=True)
     atomic_write_bytes(state.answer_template_file(active.key), template.encode(), durable=True)
     atomic_write_bytes(state.active_answers_file, record, durable=True)
+
+
+def _record(active: ActiveAnswers) -> dict[str, Any]:
+    """The record as stored; ``keep_truncated`` only once it was chosen (older records
+    have none, and their files are rebuilt as they were)."""
+    record = asdict(active)
+    if active.choices.keep_truncated is None:
+        del record["choices"]["keep_truncated"]
+    return record
 
 
 class AnswerSet:
@@ -93,7 +105,10 @@ class AnswerSet:
     def outcomes(self, split: str, duration: str, ids: Iterable[str]) -> dict[str, Outcome]:
         """Each clip's decision, from the log and the active choices."""
         answers, c = self.log.read(split, duration), self.active.choices
-        return {i: decide(c.select, i, c.questions, answers, c.min_confidence) for i in ids}
+        return {
+            i: decide(c.select, i, c.questions, answers, c.min_confidence, c.keep_truncated)
+            for i in ids
+        }
 
     def apply(
         self, pair: tuple[Items, Items], outcomes: Mapping[str, Outcome]
@@ -106,7 +121,6 @@ class AnswerSet:
         )
 
     def provenance(self, split: str, duration: str, outcomes: Mapping[str, Outcome]) -> bytes:
-        answers = self.log.read(split, duration)
-        sources = sorted(a.source for a in answers.values() if a.ok and a.clip in outcomes)
-        record = provenance_record(self.active, self.template, list(outcomes.values()), sources)
+        answers = [a for a in self.log.read(split, duration).values() if a.clip in outcomes]
+        record = provenance_record(self.active, self.template, list(outcomes.values()), answers)
         return (json.dumps(record, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()

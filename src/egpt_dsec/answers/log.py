@@ -38,6 +38,13 @@ class Answer:
     finish_reason: str = ""
     error: str = ""
     source: str = ""  # "online <host>" or "batch"
+    refusal: str = ""  # the model declined (refusal text, or why the content was null)
+    server: str = ""  # the reply's system_fingerprint, or the server's version
+
+    @property
+    def truncated(self) -> bool:
+        """Cut at the token cap (``finish_reason: "length"``)."""
+        return self.ok and self.finish_reason == "length"
 
     @property
     def key(self) -> AnswerKey:

@@ -13,6 +13,8 @@ class Choices:
     questions: tuple[str, ...]
     select: str
     min_confidence: float
+    # None: recorded before truncated answers were handled (they were kept like others)
+    keep_truncated: bool | None = None
 
 
 @dataclass(frozen=True)

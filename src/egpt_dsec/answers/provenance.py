@@ -11,18 +11,32 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from egpt_dsec.answers.model import ActiveAnswers
-from egpt_dsec.answers.select import FAILED, KEPT, LEFT_OUT, UNANSWERED, Outcome
+from egpt_dsec.answers.log import Answer
+from egpt_dsec.answers.model import ActiveAnswers, Choices
+from egpt_dsec.answers.select import FAILED, FIRST_REASONS, KEPT, LEFT_OUT, UNANSWERED, Outcome
 
 HISTOGRAM_BINS = 10
 
 
-def count_outcomes(outcomes: Iterable[Outcome]) -> dict[str, Any]:
-    """clips, answered, kept, filtered (total and by reason), failed, unanswered, unscored."""
+def filter_reasons(choices: Choices) -> tuple[str, ...]:
+    """The reasons counted: a record made before truncation and refusals were handled
+    counts its first two only, so its files are rebuilt byte for byte."""
+    if choices.keep_truncated is None:
+        return FIRST_REASONS
+    return tuple(r for r in LEFT_OUT if r not in (FAILED, UNANSWERED))
+
+
+def count_outcomes(
+    outcomes: Iterable[Outcome],
+    reasons: tuple[str, ...] = FIRST_REASONS,
+    answers: Iterable[Answer] | None = None,
+) -> dict[str, Any]:
+    """clips, answered, kept, filtered (total and by reason), failed, unanswered, unscored;
+    with ``answers`` also the truncated and refused answers among them."""
     outcomes = list(outcomes)
     status = Counter(o.status for o in outcomes)
-    filtered = {r: status[r] for r in LEFT_OUT if r not in (FAILED, UNANSWERED)}
-    return {
+    filtered = {r: status[r] for r in reasons}
+    counts = {
         "clips": len(outcomes),
         "answered": sum(1 for o in outcomes if o.answered),
         "kept": status[KEPT],
@@ -32,6 +46,11 @@ def count_outcomes(outcomes: Iterable[Outcome]) -> dict[str, Any]:
         "unanswered": status[UNANSWERED],
         "unscored": sum(1 for o in outcomes if o.answered and o.confidence is None),
     }
+    if answers is not None:
+        answered = [a for a in answers if a.ok]
+        counts["truncated_answers"] = sum(a.truncated for a in answered)
+        counts["refused_answers"] = sum(bool(a.refusal) for a in answered)
+    return counts
 
 
 def histogram(values: Iterable[float], bins: int = HISTOGRAM_BINS) -> dict[str, list[Any]]:
@@ -43,14 +62,17 @@ def histogram(values: Iterable[float], bins: int = HISTOGRAM_BINS) -> dict[str, 
 
 
 def provenance_record(
-    active: ActiveAnswers, template: str, outcomes: list[Outcome], sources: list[str]
+    active: ActiveAnswers, template: str, outcomes: list[Outcome], answers: list[Answer]
 ) -> dict[str, Any]:
-    """Model, settings, prompt, choices, counts and confidence histogram of one group."""
+    """Model, settings, prompt, choices, counts and confidence histogram of one group; the
+    servers' fingerprints or versions when they sent one."""
     scored = [o.confidence for o in outcomes if o.answered and o.confidence is not None]
     choices = active.choices
-    return {
+    ok = [a for a in answers if a.ok]
+    new = choices.keep_truncated is not None
+    record = {
         "model": active.model,
-        "sources": dict(sorted(Counter(sources).items())),
+        "sources": dict(sorted(Counter(a.source for a in ok).items())),
         "settings_key": active.key,
         "settings": active.settings,
         "prompt_template_sha256": active.settings.get("prompt_sha256"),
@@ -58,9 +80,15 @@ def provenance_record(
         "questions": list(choices.questions),
         "select": choices.select,
         "min_confidence": choices.min_confidence,
-        "counts": count_outcomes(outcomes),
+        "counts": count_outcomes(outcomes, filter_reasons(choices), answers if new else None),
         "confidence_histogram": histogram(scored),
     }
+    if new:
+        record["keep_truncated"] = choices.keep_truncated
+    servers = Counter(a.server for a in ok if a.server)
+    if servers:
+        record["servers"] = dict(sorted(servers.items()))
+    return record
 
 
 def read_provenance(path: Path) -> dict[str, Any] | None:

@@ -1,5 +1,6 @@
-"""``egpt-dsec status``: planned and finished clips per split, duration and kind, and
-the answers (answered, kept, filtered, failed) once ``annotate`` has run.
+"""``egpt-dsec status``: planned and finished clips per split, duration and kind, the
+answers (answered, kept, filtered, failed) once ``annotate`` has run, and what asking
+costs (requests and prompt tokens, as ``annotate --dry-run`` counts them).
 
 It reads only the small state files of the build (plans, manifests, provenance), so it
 answers in well under a second even for 100,000 clips.
@@ -10,13 +11,16 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
+from egpt_dsec.answers.cost import cost_json
 from egpt_dsec.config.record import load_options
 from egpt_dsec.durations import Duration
 from egpt_dsec.humanize import text_table
 from egpt_dsec.kinds import JSON, KINDS, MP4
 from egpt_dsec.kinds.mp4 import VIDEO_LLAVA_FRAMES
 from egpt_dsec.layout.state import StateLayout
+from egpt_dsec.reports.answer_cost import output_cost
 from egpt_dsec.reports.answer_counts import annotation_status
 from egpt_dsec.state.manifest import Manifest, read_rows
 from egpt_dsec.state.plans import stored_plans
@@ -51,6 +55,8 @@ class BuildStatus:
     short: list[str]  # "split/sequence: durations" with no room for a clip
     no_clips: list[str] = field(default_factory=list)  # "split/duration" without a clip
     kinds: list[str] = field(default_factory=list)  # the columns: kinds the builds asked for
+    # annotate's cost for the answer settings in force (or its defaults): requests, tokens
+    answer_cost: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1)
@@ -82,7 +88,21 @@ def collect_status(out: Path) -> BuildStatus:
         if 0 in p.clips.values()
     ]
     total = _total(ordered, kinds)
-    return BuildStatus(ordered, total, running(state), len(plans), short, no_clips, kinds)
+    status = BuildStatus(ordered, total, running(state), len(plans), short, no_clips, kinds)
+    status.answer_cost = _answer_cost(out) if JSON.name in asked else {}
+    return status
+
+
+def _answer_cost(out: Path) -> dict[str, Any]:
+    """The figures of ``annotate --dry-run`` for the settings in force; {} when the build
+    has no finished clip yet."""
+    try:
+        table, model, family = output_cost(out)
+    except (OSError, ValueError) as exc:
+        return {"error": str(exc)}
+    if not table.total.requests:
+        return {}
+    return {"model": model, "family": family, **cost_json(table)}
 
 
 def _row(rows: dict[tuple[str, str], StatusRow], split: str, duration: str) -> StatusRow:
@@ -185,5 +205,13 @@ def _footer(status: BuildStatus) -> list[str]:
         lines.append(
             f"{status.total.no_mp4:,} clips have fewer frames than --min-video-frames: no MP4 "
             "and no Video-LLaVA entry"
+        )
+    cost = status.answer_cost
+    if cost.get("requests"):
+        lines.append(
+            f"answers with {cost['model']} ({cost['family']} image tokens): "
+            f"{cost['requests']:,} requests, "
+            f"{cost['prompt_tokens']:,} prompt tokens, {cost['prefilled_tokens']:,} prefilled "
+            "with prefix reuse (per group and time: egpt-dsec annotate --dry-run)"
         )
     return lines
