@@ -29,6 +29,7 @@ from egpt_dsec.layout.output import OutputLayout
 from egpt_dsec.layout.state import STATE_DIR, StateLayout
 from egpt_dsec.pipeline import BuildReport, build
 from egpt_dsec.plan.clips import plan_windows
+from egpt_dsec.reports.verify import verify_output
 from egpt_dsec.source.discover import check_safe_name, discover_sequences
 from egpt_dsec.source.errors import InputError
 from egpt_dsec.source.frames import frame_size
@@ -61,16 +62,15 @@ def root(pristine: Path, tmp_path: Path) -> Path:
     return copy
 
 
-def run_build(root: Path, out: Path) -> BuildReport:
-    """One event image per clip: PNG encoding of 640x480 images dominates small builds."""
+def run_build(root: Path, out: Path, workers: int = 1) -> BuildReport:
+    """One event image per clip: PNG encoding of 640x480 images dominates small builds.
+    One worker by default: the build runs in this process, whose log some cases read."""
     config = BuildConfig(
         dsec_root=root,
         out=out,
         durations=DURATIONS,
         event_image=EventImageOptions(count=1),
-        # In this process (its log is read) and on one core: with more, a job that bad input
-        # stops keeps the files of clips that ended but were not yet recorded (see README).
-        workers=1,
+        workers=workers,
     )
     return build(config)
 
@@ -268,6 +268,21 @@ def test_broken_sequence_fails_alone(case: str, root: Path, tmp_path: Path) -> N
     assert str(root / "train" / BAD) in " ".join(r.error or "" for r in report.failures)
     if case in MID_STREAM:  # clips finished before the bad spot are kept, and recorded
         assert Manifest(StateLayout(out)).sequence_records("train", BAD)
+
+
+@pytest.mark.parametrize("case", sorted(MID_STREAM))
+def test_with_threads_a_stopped_job_leaves_no_file_without_a_record(
+    case: str, root: Path, tmp_path: Path
+) -> None:
+    """With 2 cores a clip's files are in place a moment before its record is written:
+    a job that bad input stops drops the files of such clips (the next build redoes them)."""
+    breaker, words = CASES[case]
+    breaker(root / "train" / BAD)
+    out = tmp_path / "out"
+    report = run_build(root, out, workers=2)
+    assert_only_bad_failed(report, out, root, words)
+    unowned = [p for p in verify_output(out).problems if p.clip < 0 and p.component != "json"]
+    assert unowned == []
 
 
 def test_unidentifiable_first_frame_fails_alone(root: Path, tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import av
 from egpt_dsec.events import Events
 from egpt_dsec.execute.context import SequenceContext
 from egpt_dsec.execute.lanes import wait_all
+from egpt_dsec.fs import remove_path
 from egpt_dsec.kinds import ClipPart, Kind
 from egpt_dsec.plan.clips import Clip
 from egpt_dsec.state.manifest import ClipRecord
@@ -114,7 +115,10 @@ class ClipBuilder:
             dropped=self.source[1] - self.source[0] - self.num_events,
         )
 
-    def abort(self) -> None:
-        """Drop unfinished files; only once the lanes have stopped."""
+    def abort(self, finished: bool = False) -> None:
+        """Drop unfinished files, and with ``finished`` the files already in place (the
+        clip has no record); only once the lanes have stopped."""
         for part in self._parts:
             part.abort()
+            for path in part.finished_files() if finished else []:
+                remove_path(path)

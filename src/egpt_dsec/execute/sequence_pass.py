@@ -125,9 +125,12 @@ class SequencePass:
                     ctx.stats.file_written(VIDEO.name, written)
 
     def abort(self) -> None:
-        """Stop the lanes, then drop every unfinished file."""
+        """Stop the lanes, then drop every unfinished file, and the files of the clips that
+        ended but have no record yet: a file no record owns would be left behind."""
         self.ctx.lanes.close(cancel=True)
-        for builder in [*self.closed, *self.open_clips.values()]:
+        for builder in self.closed:
+            builder.abort(finished=True)
+        for builder in self.open_clips.values():
             builder.abort()
         for writer in self.unit_writers.values():
             writer.abort()

@@ -111,8 +111,12 @@ class ClipPart:
         self.count_file(self.path())
 
     def abort(self) -> None:
-        """Drop unfinished temp files (renamed files are complete and stay); called once
-        the lanes have stopped."""
+        """Drop unfinished temp files; called once the lanes have stopped."""
+
+    def finished_files(self) -> list[Path]:
+        """The clip's files this part puts in place (removed if the pass stops before the
+        clip's record is written: no record, no file)."""
+        return [self.path()]
 
     def count_file(self, path: Path) -> None:
         self.ctx.stats.file_written(self.kind.name, path.stat().st_size)

@@ -99,6 +99,9 @@ class ImagePart(ClipPart):
             self.ctx.stats.images_written += 1
             self.count_file(self.path(part))
 
+    def finished_files(self) -> list[Path]:
+        return [self.path(part) for part in range(self.parts)]
+
     def _save(self, done: list[tuple[int, NDArray[np.uint8]]]) -> None:
         for part, pixels in done:
             self.pending.append(self.ctx.lanes.images.submit(self._save_png, part, pixels))

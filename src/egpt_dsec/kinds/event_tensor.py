@@ -91,6 +91,9 @@ class TensorPart(ClipPart):
         for _, writer in self._tensors:
             writer.abort()
 
+    def finished_files(self) -> list[Path]:
+        return [self.path(spec.label) for spec in self.options.specs]
+
 
 class EventTensorKind(Kind):
     def part_type(self, options: Any) -> type[ClipPart] | None:
