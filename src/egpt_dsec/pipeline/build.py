@@ -29,13 +29,14 @@ from egpt_dsec.fs import (
     remove_path,
     remove_stale_temps,
 )
-from egpt_dsec.kinds import CARD, JSON, KINDS
+from egpt_dsec.kinds import CARD, JSON, KINDS, LABEL_QA
 from egpt_dsec.kinds.base import Records
 from egpt_dsec.layout.state import StateLayout
 from egpt_dsec.pipeline.planning import PlannedSequence, plan_build, store_plans
 from egpt_dsec.source.discover import SequenceSource, discover_sequences
 from egpt_dsec.source.errors import InputError
 from egpt_dsec.source.h5events import EventFile
+from egpt_dsec.state.labels import FAILED, LabelStore
 from egpt_dsec.state.lock import output_lock
 from egpt_dsec.state.manifest import Manifest
 
@@ -80,9 +81,22 @@ def build(
             reporter or NullReporter(), rebuild_changed,
         )  # fmt: skip
         written = publish(config)
+        report.results += label_failures(config)
         report.annotation_files = len(written.get(JSON.name, []))
         report.card = next(iter(written.get(CARD.name, [])), None)
         return report
+
+
+def label_failures(config: BuildConfig) -> list[JobResult]:
+    """With ``label_qa``: the sequences whose labels are malformed (each failed alone)."""
+    if not config.wants(LABEL_QA.name):
+        return []
+    index = LabelStore(StateLayout(config.out)).index()
+    return [
+        JobResult(f"{split}/{sequence}", error=found.problem)
+        for (split, sequence), found in sorted(index.items())
+        if found.status == FAILED
+    ]
 
 
 def publish(config: BuildConfig) -> dict[str, list[Path]]:
