@@ -18,6 +18,7 @@ from egpt_dsec.kinds import JSON, KINDS, MP4
 from egpt_dsec.kinds.mp4 import VIDEO_LLAVA_FRAMES
 from egpt_dsec.layout.state import StateLayout
 from egpt_dsec.reports.answer_counts import annotation_status
+from egpt_dsec.reports.label_status import label_groups, label_lines
 from egpt_dsec.state.manifest import Manifest, read_rows
 from egpt_dsec.state.plans import stored_plans
 from egpt_dsec.state.running import running
@@ -51,6 +52,7 @@ class BuildStatus:
     short: list[str]  # "split/sequence: durations" with no room for a clip
     no_clips: list[str] = field(default_factory=list)  # "split/duration" without a clip
     kinds: list[str] = field(default_factory=list)  # the columns: kinds the builds asked for
+    labels: list[dict] = field(default_factory=list)  # label-qa's summary per split, duration
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1)
@@ -82,7 +84,9 @@ def collect_status(out: Path) -> BuildStatus:
         if 0 in p.clips.values()
     ]
     total = _total(ordered, kinds)
-    return BuildStatus(ordered, total, running(state), len(plans), short, no_clips, kinds)
+    return BuildStatus(
+        ordered, total, running(state), len(plans), short, no_clips, kinds, label_groups(out)
+    )
 
 
 def _row(rows: dict[tuple[str, str], StatusRow], split: str, duration: str) -> StatusRow:
@@ -186,4 +190,4 @@ def _footer(status: BuildStatus) -> list[str]:
             f"{status.total.no_mp4:,} clips have fewer frames than --min-video-frames: no MP4 "
             "and no Video-LLaVA entry"
         )
-    return lines
+    return lines + label_lines(status.labels)
