@@ -56,8 +56,13 @@ def _tasks(text: str) -> tuple[str, ...]:
     return argtypes.csv_list(text)
 
 
-def _labels(durations: tuple[Duration, ...] | None) -> str:
-    return "all" if durations is None else ",".join(d.label for d in durations)
+def _duration_labels(text: str) -> tuple[str, ...]:
+    """``1s,500ms`` -> ``("500ms", "1s")`` (labels: the options record holds them as is)."""
+    return tuple(d.label for d in argtypes.durations(text))
+
+
+def _csv(values: tuple[str, ...] | None) -> str:
+    return "all" if values is None else ",".join(values)
 
 
 @dataclass(frozen=True)
@@ -77,16 +82,16 @@ class LabelQaOptions:
         help="splits to ask label questions about",
         example="test",
         parse=argtypes.csv_list,
-        show=lambda s: "all" if s is None else ",".join(s),
+        show=_csv,
         metavar="LIST",
     )
-    label_durations: tuple[Duration, ...] | None = option(
+    label_durations: tuple[str, ...] | None = option(
         None,
         flag="--label-durations",
         help="durations to ask label questions about",
         example="1s,4s",
-        parse=argtypes.durations,
-        show=_labels,
+        parse=_duration_labels,
+        show=_csv,
         metavar="LIST",
     )
     multiple_choice: bool = option(
@@ -123,7 +128,7 @@ class LabelQaOptions:
     def covers(self, split: str, duration: str) -> bool:
         durations = self.label_durations
         return (self.label_splits is None or split in self.label_splits) and (
-            durations is None or Duration.parse(duration) in durations
+            durations is None or duration in durations
         )
 
 

@@ -49,17 +49,25 @@ def _problem(path: Path, what: str, fix: str = LABELS_FIX) -> InputError:
     return InputError(path, f"malformed labels: {what}", fix)
 
 
+_NPY_MAGIC = b"\x93NUMPY"
+
+
 def _load(path: Path) -> NDArray:
+    try:
+        with path.open("rb") as f:
+            magic = f.read(len(_NPY_MAGIC))
+    except OSError as exc:
+        raise _problem(path, f"unreadable ({exc})") from None
+    if magic != _NPY_MAGIC:
+        raise _problem(path, "not a NumPy .npy file (no .npy header)")
     try:
         arr = np.load(path, allow_pickle=False)
     except ValueError as exc:
         if "pickle" in str(exc):
             raise _problem(path, "it holds Python objects (loading it needs pickle)") from None
-        raise _problem(path, f"not a NumPy .npy file ({exc})") from None
+        raise _problem(path, f"not a valid NumPy .npy file ({exc})") from None
     except (OSError, EOFError) as exc:
         raise _problem(path, f"unreadable ({exc})") from None
-    if not isinstance(arr, np.ndarray):  # an .npz archive
-        raise _problem(path, "an .npz archive, not one structured array")
     return arr
 
 
