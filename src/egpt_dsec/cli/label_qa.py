@@ -9,6 +9,7 @@ from pathlib import Path
 from egpt_dsec.cli.config_args import HelpFormatter, add_config_arguments, config_from_args
 from egpt_dsec.durations import Duration
 from egpt_dsec.kinds import LABEL_QA
+from egpt_dsec.layout.dsec import TRACKS_NAME
 
 # label-qa spells the label options' splits and durations as build spells its own.
 FLAGS = {"label_splits": "--splits", "label_durations": "--durations"}
@@ -26,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--dsec-root",
         type=Path,
         required=True,
-        help="the DSEC root, with DSEC-Detection's object_detections unzipped into it",
+        help=f"the DSEC root, with DSEC-Detection's labels unzipped into it ({TRACKS_NAME})",
     )
     assert LABEL_QA.options_type is not None
     add_config_arguments(parser, LABEL_QA.options_type, flags=FLAGS)

@@ -9,6 +9,7 @@ from typing import Any
 
 from egpt_dsec.labels.summary import distribution_text, merge_summaries
 from egpt_dsec.labels.tasks import TASKS
+from egpt_dsec.layout.output import LABEL_MC_JSON, LABEL_QA_JSON
 from egpt_dsec.writers.card_facts import CardFacts
 
 
@@ -47,9 +48,9 @@ def labels_section(facts: CardFacts) -> list[str]:
         f"Questions whose answers are read from {source}, in the {', '.join(views)}: the "
         f"tasks {', '.join(tasks)}, each by one exact definition (egpt-dsec's README, "
         "*Ground-truth questions*), so every answer can be recomputed. Each split and "
-        "duration has `label_qa.json` (EventGPT entries, one question each; `answer_meta` "
+        f"duration has `{LABEL_QA_JSON}` (EventGPT entries, one question each; `answer_meta` "
         "holds `source: labels`, the `task`, the `class` and the evidence: `track_ids` and "
-        "`label_times`) and, with `--multiple-choice`, `label_qa_mc.json` (`question`, four "
+        f"`label_times`) and, with `--multiple-choice`, `{LABEL_MC_JSON}` (`question`, four "
         "`options`, `answer` the index of the right one): configs `labels_<duration>` and "
         "`labels_mc_<duration>`."
     )
