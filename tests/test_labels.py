@@ -109,7 +109,9 @@ def answer_value(task: str, answer: str) -> object:
         assert answer in ("Yes.", "No."), answer
         return answer == "Yes."
     if task == "position":
-        match = re.fullmatch(r"The largest object is a \w+, on the (\w+) and (\w+)\.", answer)
+        match = re.fullmatch(
+            r"The largest object is a \w+, (?:on|in) the (\w+) and (\w+)\.", answer
+        )
         assert match, answer
         return (match.group(1), match.group(2))
     if task == "motion":

@@ -10,6 +10,7 @@ from typing import Any
 from egpt_dsec.labels.classes import CLASS_NAMES, PLURALS, counted
 from egpt_dsec.labels.tasks import (
     APPROACHING,
+    CENTRE,
     COUNT,
     CROSSING_LEFT,
     CROSSING_RIGHT,
@@ -93,7 +94,8 @@ def answer_text(fact: Fact) -> str:
         return "Yes." if fact.value else "No."
     if fact.task == POSITION:
         side, depth = fact.value
-        return f"The largest object is a {name}, on the {side} and {depth}."
+        where = "in the centre" if side == CENTRE else f"on the {side}"
+        return f"The largest object is a {name}, {where} and {depth}."
     if fact.task == MOTION:
         return _MOTION_WORDS[fact.value]
     if fact.task == GROUNDING:
