@@ -24,10 +24,13 @@ from egpt_dsec.kinds.label_qa import LabelQaOptions
 from egpt_dsec.labels import TASKS, Tracks, clip_objects, describe_objects
 from egpt_dsec.layout.dsec import SequenceFiles, sequence_folder
 from egpt_dsec.layout.output import OutputLayout
+from egpt_dsec.layout.state import StateLayout
 from egpt_dsec.pipeline import build
 from egpt_dsec.reports.status import collect_status, format_table
 from egpt_dsec.reports.verify import verify_output
+from egpt_dsec.state.labels import LabelStore
 from egpt_dsec.synth import SynthSpec, write_synthetic_dsec
+from egpt_dsec.synth.dataset import plan_sequence, sequence_slots
 from helpers import copy_build, tree_hashes
 from label_reference import CLASSES, Expected, read_rows
 from label_reference import expected_answers as reference
@@ -366,3 +369,31 @@ def test_a_clips_objects_are_one_call_away(outputs: dict[str, BuildConfig]) -> N
         )
         for line in lines
     ), lines
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_the_boxes_stay_on_the_objects_of_their_view(
+    outputs: dict[str, BuildConfig], view: str
+) -> None:
+    """The kept boxes (what every answer is read from) cover the synthetic shapes where
+    the build's event images and event-view frames show them: in the raw view the
+    shapes seen through the lens, in the rectified view the scene itself (drawn there
+    by synth). Rectified boxes cover the scene's shapes closely; raw ones less so."""
+    config = outputs[view]
+    slot = sequence_slots(SPEC)[0]
+    plan = plan_sequence(SPEC, slot)
+    tracks = LabelStore(StateLayout(config.out)).load(slot.split, slot.name)
+    assert tracks is not None
+    background = plan.scene.background(640, 480, 3)
+    for k in (20, 150, 300):
+        t = int(plan.clock.frames_us[k])
+        shapes = np.abs(plan.scene.render((t - plan.clock.t_offset) / 1e6, 640, 480) - background)
+        mask = shapes.max(axis=2) > 0.01
+        covered = np.zeros_like(mask)
+        rows = tracks.window(t, t + 1)
+        for i in range(len(rows)):
+            x0, y0 = int(np.floor(rows.x0[i])), int(np.floor(rows.y0[i]))
+            x1, y1 = int(np.ceil(rows.x1[i])), int(np.ceil(rows.y1[i]))
+            covered[max(y0 - 1, 0) : y1 + 1, max(x0 - 1, 0) : x1 + 1] = True
+        share = covered[mask].mean()
+        assert share > (0.99 if view == "rectified" else 0.9), (k, share)

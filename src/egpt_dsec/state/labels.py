@@ -11,6 +11,8 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -32,6 +34,18 @@ class SequenceLabels:
 
 
 Index = dict[tuple[str, str], SequenceLabels]  # (split, sequence) -> what was found
+
+
+@lru_cache(maxsize=64)
+def _read(path: Path, inode: int, mtime_ns: int, size: int) -> Tracks:
+    """A kept file's boxes, read once while it is unchanged (the JSON files ask for
+    them once per duration)."""
+    return Tracks.from_store(np.load(path, allow_pickle=False))
+
+
+def _load(path: Path) -> Tracks:
+    stat = path.stat()
+    return _read(path, stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
 
 class LabelStore:
@@ -63,7 +77,7 @@ class LabelStore:
         path = self.state.labels_file(split, sequence)
         if found is None or found.status != FOUND or not path.is_file():
             return None
-        return Tracks.from_store(np.load(path, allow_pickle=False))
+        return _load(path)
 
     def load_all(self) -> dict[tuple[str, str], Tracks]:
         """Every sequence's boxes that label-qa found."""
@@ -71,7 +85,7 @@ class LabelStore:
         for (split, sequence), found in self.index().items():
             path = self.state.labels_file(split, sequence)
             if found.status == FOUND and path.is_file():
-                out[(split, sequence)] = Tracks.from_store(np.load(path, allow_pickle=False))
+                out[(split, sequence)] = _load(path)
         return out
 
     def forget_others(self, index: Index) -> None:
