@@ -17,6 +17,8 @@ import datasets
 import numpy as np
 import pytest
 
+from annotate_fixtures import annotate_args, built_output, output_copy
+from annotate_fixtures import run_cli as run_annotate
 from egpt_dsec.cli import main
 from egpt_dsec.config import BuildConfig
 from egpt_dsec.durations import DEFAULT_DURATIONS
@@ -31,6 +33,7 @@ from egpt_dsec.reports.verify import verify_output
 from egpt_dsec.state.labels import LabelStore
 from egpt_dsec.synth import SynthSpec, write_synthetic_dsec
 from egpt_dsec.synth.dataset import plan_sequence, sequence_slots
+from fake_vlm_server import FakeVLMServer
 from helpers import copy_build, tree_hashes
 from label_reference import CLASSES, Expected, read_rows
 from label_reference import expected_answers as reference
@@ -397,3 +400,30 @@ def test_the_boxes_stay_on_the_objects_of_their_view(
             covered[max(y0 - 1, 0) : y1 + 1, max(x0 - 1, 0) : x1 + 1] = True
         share = covered[mask].mean()
         assert share > (0.99 if view == "rectified" else 0.9), (k, share)
+
+
+def test_merged_turns_come_after_the_models_answer_and_survive_annotate(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    """An annotated output: the label turns follow the model's kept answer, and a later
+    annotate run (which rewrites the JSON files) keeps them."""
+    out = output_copy(tmp_path_factory, tmp_path)
+    dsec = built_output(tmp_path_factory).parent / "dsec"
+    with FakeVLMServer() as server:
+        args = annotate_args(out, "--select", "one", "--min-confidence", "0", endpoint=server.url)
+        assert run_annotate(args) == 0
+        path = OutputLayout(out).eventgpt_json("train", DEFAULT_DURATIONS[1])
+        answered = {e["id"]: e for e in load(path)}
+        assert cli("label-qa", "--out", str(out), "--dsec-root", str(dsec), "--merge-labels") == 0
+        merged = load(path)
+        assert run_annotate(args) == 0
+        assert load(path) == merged
+    assert [e["id"] for e in merged] == list(answered)
+    for entry in merged:
+        model = answered[entry["id"]]
+        assert entry["conversations"][:2] == model["conversations"]
+        assert entry["conversations"][1]["value"]  # the model's answer, then the labels'
+        assert entry["answer_meta"] == model["answer_meta"]
+        assert len(entry["conversations"]) == 2 + 2 * len(entry["label_meta"]) > 2
+        assert {m["source"] for m in entry["label_meta"]} == {"labels"}
+    assert verify_output(out).ok()
