@@ -5,9 +5,11 @@ Per split and duration: EventGPT's ``EventGPT_Instruction_Subset.json`` and Vide
 ``annotations.provenance.json`` once answers exist; per split, ``dataset.json`` and
 ``videollava.json`` over all durations (paths relative to the split folder). A list with
 no entry is not written: an empty ``[]`` breaks loaders that glob the files. Each kind
-gives its own keys of an entry (``Kind.entry_fields``); entries are sorted and ids derive
-from names, so the bytes are the same on every run. ``dataset_files`` is pure given its
-inputs: ``verify`` compares the files on disk with exactly what it gives.
+gives its own keys of an entry (``Kind.entry_fields``) and may append turns after the
+answer (``Kind.follow_ups``: ``label_qa``'s questions with ``--merge-labels``); entries
+are sorted and ids derive from names, so the bytes are the same on every run.
+``dataset_files`` is pure given its inputs: ``verify`` compares the files on disk with
+exactly what it gives.
 """
 
 from __future__ import annotations
