@@ -21,12 +21,14 @@ $(VENV)/.installed-ray: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e ".[dev,ray]"
 	touch $@
 
-# Synthetic DSEC (1 train + 1 test sequence, 20 s each) -> full dataset -> status table.
+# Synthetic DSEC (1 train + 1 test sequence, 20 s each, with labelled objects) -> full
+# dataset -> questions answered from the labels -> status table (with the label questions).
 demo: install
 	rm -rf $(DEMO)
 	$(BIN)/egpt-dsec synth $(DEMO)/dsec --sequences 1 --test-sequences 1 --seconds 20 --rate 1e5 --seed 0
 	$(BIN)/egpt-dsec plan --dsec-root $(DEMO)/dsec --out $(DEMO)/out
 	$(BIN)/egpt-dsec build --dsec-root $(DEMO)/dsec --out $(DEMO)/out --workers 2
+	$(BIN)/egpt-dsec label-qa --out $(DEMO)/out --dsec-root $(DEMO)/dsec --multiple-choice
 	$(BIN)/egpt-dsec status --out $(DEMO)/out
 	@echo "dataset card: $(DEMO)/out/README.md"
 

@@ -30,6 +30,11 @@ FRAGMENTS = {
     "timestamps.txt": "layout/dsec.py",
     "rectified": "layout/dsec.py",
     "SYNTHETIC.md": "layout/dsec.py",
+    "object_detections": "layout/dsec.py",
+    "tracks.npy": "layout/dsec.py",
+    "label_qa.json": "layout/output.py",
+    "label_qa_mc.json": "layout/output.py",
+    "label_qa_summary.json": "layout/output.py",
 }
 
 

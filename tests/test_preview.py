@@ -6,6 +6,7 @@ import argparse
 import hashlib
 import io
 import json
+import re
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
@@ -18,6 +19,7 @@ from PIL import Image
 from browser import Browser, chromium_path
 from egpt_dsec.config import BuildConfig
 from egpt_dsec.durations import parse_durations
+from egpt_dsec.kinds import DEFAULT_COMPONENTS
 from egpt_dsec.layout.state import StateLayout
 from egpt_dsec.pipeline import build
 from egpt_dsec.reports.preview import add_preview_arguments, run_preview
@@ -28,8 +30,10 @@ from egpt_dsec.reports.preview.dataset import (
     recorded_overlap,
     to_clip,
 )
+from egpt_dsec.reports.preview.labels import BOX_RGB
 from egpt_dsec.reports.preview.overlay import Alignment, draw_events, overlay
 from egpt_dsec.synth import SynthSpec, write_synthetic_dsec
+from label_reference import read_rows
 
 SPEC = SynthSpec(
     sequences=1, test_sequences=1, seconds=3.0, rate=1e5, seed=2, frame_size=(320, 240)
@@ -40,9 +44,15 @@ SPEC = SynthSpec(
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("preview")
     write_synthetic_dsec(root / "dsec", SPEC)
-    durations = parse_durations("1s,2s")
-    report = build(BuildConfig(root / "dsec", root / "out", durations=durations, workers=1))
-    assert not report.failures
+    components = (*DEFAULT_COMPONENTS, "label_qa")  # the label questions too, to draw
+    config = BuildConfig(
+        root / "dsec",
+        root / "out",
+        durations=parse_durations("1s,2s"),
+        components=components,
+        workers=1,
+    )
+    assert not build(config).failures
     return root / "dsec", root / "out"
 
 
@@ -113,6 +123,54 @@ def test_gallery_content(gallery: Path, built: tuple[Path, Path]) -> None:
     assert sheets == [f"contact_{s}_{d}.png" for s in ("test", "train") for d in ("1s", "2s")]
     with Image.open(gallery / "assets" / "contact_train_1s.png") as im:
         assert im.size == (640, 2 * (240 + 16)) and np.asarray(im).std() > 20
+
+
+def box_pictures(gallery: Path) -> list[tuple[Path, str, str]]:
+    """(picture, split, entry id) of every picture with labelled boxes."""
+    found = []
+    for path in sorted((gallery / "assets").glob("*_boxes_*.png")):
+        split, _, rest = path.stem.partition("_")
+        found.append((path, split, rest.rsplit("_boxes_", 1)[0]))
+    return found
+
+
+def expected_boxes(built: tuple[Path, Path], split: str, entry_id: str, kind: str) -> list:
+    """The boxes a picture shows, recomputed from tracks.npy: over the last event image,
+    those of the clip's last label time in the raw view (the build's); over the events
+    and frame, the label time of the middle frame, moved into the rectified view."""
+    dsec, out = built
+    sequence, label, _ = entry_id.rsplit("_", 2)
+    duration = parse_durations(label)[0]
+    entry = next(e for e in load_entries(out, split, duration) if e["id"] == entry_id)
+    clip = to_clip(out, split, duration, entry)
+    folder = dsec / split / sequence
+    rectify = folder / "events/left/rectify_map.h5" if kind == "frame" else None
+    rows = [r for r in read_rows(folder / "object_detections/left/tracks.npy", rectify)
+            if clip.time_start <= r.t < clip.time_end]  # fmt: skip
+    if kind == "events":
+        at = max(r.t for r in rows)
+    else:
+        stamps = np.loadtxt(folder / "images/timestamps.txt", dtype=np.int64)
+        at = int(stamps[int(clip.middle_frame.stem)]) if clip.middle_frame else 0
+    return [r for r in rows if r.t == at]
+
+
+def test_label_boxes_are_drawn_on_the_pictures(gallery: Path, built: tuple[Path, Path]) -> None:
+    """Every box's four edges are in the box colour, where tracks.npy puts them."""
+    pictures = box_pictures(gallery)
+    assert len(pictures) == 2 * shown_clips(built[1])  # over an event image and a frame
+    for path, split, entry_id in pictures:
+        kind = path.stem.rsplit("_", 1)[1]
+        boxes = expected_boxes(built, split, entry_id, kind)
+        pixels = np.asarray(Image.open(path).convert("RGB"))
+        assert pixels.shape == (480, 640, 3) and boxes
+        green = np.all(pixels == BOX_RGB, axis=2)
+        for b in boxes:
+            x0, y0 = max(round(b.x0), 0), max(round(b.y0), 0)
+            x1, y1 = min(round(b.x1), 640), min(round(b.y1), 480)
+            assert green[y0, x0:x1].all() and green[y1 - 1, x0:x1].all(), (path.name, b)
+            assert green[y0:y1, x0].all() and green[y0:y1, x1 - 1].all(), (path.name, b)
+        assert green.mean() < 0.2  # outlines, not filled boxes
 
 
 def test_same_bytes_and_no_stale_assets(gallery: Path, built: tuple[Path, Path]) -> None:
@@ -193,11 +251,20 @@ def test_page_in_chromium(gallery: Path, built: tuple[Path, Path], tmp_path: Pat
             "document.createElement('video').canPlayType('video/mp4; codecs=\"avc1.42E01E\"')"
         )
         videos = browser.evaluate(VIDEO_STATES, timeout_s=60)
+        boxes = browser.evaluate(
+            "[...document.querySelectorAll('figure.boxes img')].map(i => i.naturalWidth)"
+        )
+        labels = browser.evaluate(
+            "[...document.querySelectorAll('details.labels')].map(d => d.innerText)"
+        )
         screenshot = browser.screenshot()
         errors = browser.errors()
     clips = shown_clips(built[1])
     assert len(images) >= 7 * clips and all(done and width > 0 for _, done, width in images)
     assert len(videos) == clips
+    assert boxes == [640] * (2 * clips)  # every label clip's boxes, loaded and shown
+    assert len(labels) == clips and all("Label questions" in text for text in labels)
+    assert all(re.search(r"count: How many|There (is|are) \d+|Yes\.", t) for t in labels)
     if codec == "probably":  # this Chromium decodes H.264: every video must load
         assert all(state >= 1 and error is None for state, error in videos), videos
     assert errors == []

@@ -324,3 +324,59 @@ def test_real_events_replayed_at_a_lower_rate(tmp_path: Path) -> None:
     np.testing.assert_array_equal(events["ms_to_idx"], ms_index(events["t"].astype(np.int64)))
     with pytest.raises(ValueError, match="above the sample"):
         write_replayed_sequence(tmp_path / "fast", 1.0, (64, 48), rate=1e9)
+
+
+# --- labels: DSEC-Detection's tracks.npy ---------------------------------------------
+
+DSEC_DETECTION_DTYPE = np.dtype(
+    [("t", "<u8"), ("x", "<f4"), ("y", "<f4"), ("w", "<f4"), ("h", "<f4"),
+     ("class_id", "u1"), ("class_confidence", "<f4"), ("track_id", "<u4")]
+)  # fmt: skip
+
+
+def test_labels_as_dsec_detection_ships_them(small_root: Path) -> None:
+    """One row per object in view per frame time, DSEC-Detection's dtype, no pickle; a
+    track is one object over consecutive frames, of one class."""
+    for seq in (small_root / "train/synth_00", small_root / "test/synth_test_00"):
+        rows = np.load(seq / "object_detections/left/tracks.npy", allow_pickle=False)
+        assert rows.dtype == DSEC_DETECTION_DTYPE and len(rows) > 20
+        stamps = np.loadtxt(seq / "images/timestamps.txt", dtype=np.int64)
+        frame = np.searchsorted(stamps, rows["t"].astype(np.int64))
+        assert np.array_equal(stamps[frame], rows["t"].astype(np.int64))  # at frame times
+        assert np.all(np.diff(rows["t"].astype(np.int64)) >= 0)
+        assert set(np.unique(frame).tolist()) == set(range(len(stamps)))  # every frame
+        assert rows["class_id"].max() < 8 and np.all(rows["class_confidence"] == 1)
+        assert np.all(rows["w"] >= 2) and np.all(rows["h"] >= 2)
+        assert np.all(rows["x"] >= 0) and np.all(rows["x"] + rows["w"] <= 640.001)
+        assert np.all(rows["y"] >= 0) and np.all(rows["y"] + rows["h"] <= 480.001)
+        assert len(set(zip(rows["t"].tolist(), rows["track_id"].tolist(), strict=True))) == len(
+            rows
+        )
+        for track in np.unique(rows["track_id"]):
+            own = rows["track_id"] == track
+            assert len(np.unique(rows["class_id"][own])) == 1
+            assert np.array_equal(np.diff(frame[own]), np.ones(own.sum() - 1, dtype=np.int64))
+
+
+def test_labelled_boxes_lie_on_the_moving_shapes(sensor_root: Path) -> None:
+    """The raw events of the 5 ms before a frame fall inside that frame's boxes (the
+    background noise aside), and every box well in view holds events: the boxes are on
+    the objects, in the raw (distorted) event view, as DSEC-Detection's are."""
+    seq = sensor_root / "train/synth_00"
+    ev = read_events(seq / "events/left/events.h5")
+    rows = np.load(seq / "object_detections/left/tracks.npy", allow_pickle=False)
+    stamps = np.loadtxt(seq / "images/timestamps.txt", dtype=np.int64)
+    t = ev["t"].astype(np.int64) + int(ev["t_offset"])
+    for k in (4, 10, 17):
+        at = rows[rows["t"] == stamps[k]]
+        a, b = np.searchsorted(t, [stamps[k] - 5000, stamps[k]])
+        x, y = ev["x"][a:b].astype(np.int64), ev["y"][a:b].astype(np.int64)
+        covered = np.zeros((480, 640), dtype=bool)
+        for r in at:
+            x0, y0 = int(np.floor(r["x"])), int(np.floor(r["y"]))
+            x1, y1 = int(np.ceil(r["x"] + r["w"])), int(np.ceil(r["y"] + r["h"]))
+            covered[max(y0 - 2, 0) : y1 + 2, max(x0 - 2, 0) : x1 + 2] = True
+            if r["w"] > 20 and r["h"] > 20:
+                inside = (x >= x0) & (x < x1) & (y >= y0) & (y < y1)
+                assert inside.sum() > 20, (k, r)
+        assert len(x) > 1000 and covered[y, x].mean() > 0.9 and covered.mean() < 0.7

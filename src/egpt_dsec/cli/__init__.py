@@ -27,6 +27,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "verify": ("check every finished output file", "verify"),
     "annotate": ("fill the answers with a vision-language model", "annotate"),
     "preview": ("write a static HTML gallery of a built dataset", "preview"),
+    "label-qa": ("questions answered from DSEC-Detection's labels", "label_qa"),
+    "score": ("accuracy of a model on the multiple-choice label questions", "score"),
 }
 
 

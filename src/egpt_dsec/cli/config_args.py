@@ -19,7 +19,7 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         super().__init__(prog, max_help_position=24, **kwargs)
 
 
-def _help(d: Declared, default: Any, shown: str | None) -> str:
+def _help(d: Declared, default: Any, shown: str | None, spelled: str) -> str:
     """The flag's help, its default said once (a switch is off unless given), an example."""
     assert d.flag is not None
     flag = d.flag
@@ -29,7 +29,7 @@ def _help(d: Declared, default: Any, shown: str | None) -> str:
             shown = flag.show(default) if flag.show else str(default)
         parts.append(f"default: {shown}")
     if flag.example:
-        parts.append(f"e.g. {flag.flag} {flag.example}")
+        parts.append(f"e.g. {spelled} {flag.example}")
     return "; ".join(parts)
 
 
@@ -40,10 +40,13 @@ def group_of(d: Declared) -> str:
     return d.name.rsplit(".", 1)[0] if "." in d.name else d.flag.group
 
 
-def _kwargs(d: Declared, default: Any, shown: str | None, own_default: bool) -> dict[str, Any]:
-    """``add_argument``'s keywords for the declared option (``own_default``: the command's)."""
+def _kwargs(
+    d: Declared, default: Any, shown: str | None, own_default: bool, spelled: str
+) -> dict[str, Any]:
+    """``add_argument``'s keywords for the declared option (``own_default``: the command's;
+    ``spelled``: its flag in this command)."""
     assert d.flag is not None
-    kwargs: dict[str, Any] = {"dest": d.name, "help": _help(d, default, shown)}
+    kwargs: dict[str, Any] = {"dest": d.name, "help": _help(d, default, shown, spelled)}
     if default is _REQUIRED:
         kwargs["required"] = True
     else:  # an option not given stays unset: its default comes from the dataclass
@@ -66,23 +69,26 @@ def add_config_arguments(
     cls: type,
     defaults: Mapping[str, tuple[Any, str]] | None = None,
     groups: Mapping[str, str] | None = None,
+    flags: Mapping[str, str] | None = None,
 ) -> None:
     """One flag per declared option of ``cls``; options not given stay unset (defaults
     come from the dataclass, in one place). ``defaults`` gives a command's own default for
     an option the dataclass requires, and how the help says it (``plan`` needs no
     ``--out``). ``groups`` (key -> title, in order) puts each flag in the argument group
-    :func:`group_of` names; a flag outside them is a mistake in its declaration."""
-    defaults = defaults or {}
+    :func:`group_of` names; a flag outside them is a mistake in its declaration. ``flags``
+    spells some options another way in this command (name -> flag)."""
+    defaults, flags = defaults or {}, flags or {}
     sections = {key: parser.add_argument_group(title) for key, title in (groups or {}).items()}
     for d in declared(cls):
         if d.flag is None:
             continue
         default, shown = defaults.get(d.name, (_REQUIRED if d.required else d.default, None))
-        kwargs = _kwargs(d, default, shown, own_default=d.name in defaults)
+        flag = flags.get(d.name, d.flag.flag)
+        kwargs = _kwargs(d, default, shown, own_default=d.name in defaults, spelled=flag)
         if groups is None:
-            parser.add_argument(d.flag.flag, **kwargs)
+            parser.add_argument(flag, **kwargs)
         elif group_of(d) in sections:
-            sections[group_of(d)].add_argument(d.flag.flag, **kwargs)
+            sections[group_of(d)].add_argument(flag, **kwargs)
         else:
             raise ValueError(
                 f"{d.flag.flag} declares no help group (group=) of {', '.join(sections)}"

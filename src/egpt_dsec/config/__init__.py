@@ -18,6 +18,7 @@ from egpt_dsec.kinds import BY_NAME, DEFAULT_COMPONENTS, EVENT_NPY, EVENT_REF, K
 from egpt_dsec.kinds.dataset_json import JsonOptions
 from egpt_dsec.kinds.event_image import EventImageOptions
 from egpt_dsec.kinds.event_tensor import EVENT_TENSOR, TensorOptions
+from egpt_dsec.kinds.label_qa import LabelQaOptions
 from egpt_dsec.kinds.mp4 import Mp4Options
 from egpt_dsec.kinds.video import FrameFolderOptions
 from egpt_dsec.layout.output import LEGACY, OUTPUT_LAYOUTS, STANDARD, OutputLayout
@@ -244,6 +245,7 @@ class BuildConfig:
     mp4: Mp4Options = field(default_factory=Mp4Options)
     event_tensor: TensorOptions = field(default_factory=TensorOptions)
     json: JsonOptions = field(default_factory=JsonOptions)
+    label_qa: LabelQaOptions = field(default_factory=LabelQaOptions)
 
     def __post_init__(self) -> None:
         check_choices(self)

@@ -6,7 +6,15 @@ and one line here.
 
 from __future__ import annotations
 
-from egpt_dsec.kinds.base import ClipEntry, ClipPart, DatasetContext, Kind, Place, UnitWriter
+from egpt_dsec.kinds.base import (
+    ClipEntry,
+    ClipPart,
+    DatasetContext,
+    FollowUp,
+    Kind,
+    Place,
+    UnitWriter,
+)
 from egpt_dsec.kinds.card import CARD
 from egpt_dsec.kinds.contexts import CheckTask, Problem, UnitContext
 from egpt_dsec.kinds.dataset_json import JSON
@@ -15,6 +23,7 @@ from egpt_dsec.kinds.event_npy import EVENT_NPY
 from egpt_dsec.kinds.event_npz import EVENT_NPZ
 from egpt_dsec.kinds.event_ref import EVENT_REF
 from egpt_dsec.kinds.event_tensor import EVENT_TENSOR
+from egpt_dsec.kinds.label_qa import LABEL_QA
 from egpt_dsec.kinds.mp4 import MP4
 from egpt_dsec.kinds.video import VIDEO
 
@@ -26,6 +35,7 @@ KINDS: tuple[Kind, ...] = (
     MP4,
     EVENT_TENSOR,
     EVENT_NPZ,
+    LABEL_QA,  # before the JSON files: they may merge its turns (--merge-labels)
     JSON,
     CARD,
 )
@@ -56,12 +66,14 @@ __all__ = [
     "JSON",
     "KINDS",
     "KIND_NAMES",
+    "LABEL_QA",
     "MP4",
     "VIDEO",
     "CheckTask",
     "ClipEntry",
     "ClipPart",
     "DatasetContext",
+    "FollowUp",
     "Kind",
     "Place",
     "Problem",

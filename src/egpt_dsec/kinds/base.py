@@ -75,6 +75,16 @@ class DatasetContext:
         return next((options for k, options in self.kinds if k.name == kind.name), None)
 
 
+@dataclass(frozen=True)
+class FollowUp:
+    """Turns a kind appends to a clip's EventGPT conversation, after the answer, and their
+    metadata (one dict per question and answer) under the entry key ``meta_key``."""
+
+    turns: tuple[dict[str, str], ...]
+    meta_key: str
+    meta: tuple[dict[str, Any], ...]
+
+
 # How an entry spells a clip's file: (entry, kind, path in the kind's folder) -> path.
 Place = Callable[[ClipEntry, "Kind", str], str]
 
@@ -208,6 +218,13 @@ class Kind:
 
     def clip_rel(self, sequence: str, index: int, part: int | str = 0) -> str:
         return clip_rel(self, sequence, index, part)
+
+    def follow_ups(
+        self, ctx: DatasetContext, entries: list[ClipEntry], options: Any
+    ) -> dict[str, FollowUp]:
+        """Turns to append to these clips' EventGPT conversations after the answer (entry
+        id -> turns); the JSON kind asks every kind the output holds."""
+        return {}
 
     # --- plan -----------------------------------------------------------------------------
 

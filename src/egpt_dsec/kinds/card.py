@@ -21,6 +21,7 @@ from egpt_dsec.answers.provenance import read_provenance
 from egpt_dsec.durations import Duration
 from egpt_dsec.fs import write_if_changed
 from egpt_dsec.kinds.base import DatasetContext, Kind
+from egpt_dsec.kinds.label_qa import label_configs, read_summaries
 from egpt_dsec.kinds.mp4 import MP4
 from egpt_dsec.layout.output import ANNOTATION_FILES, PROVENANCE_JSON, OutputLayout
 from egpt_dsec.layout.state import StateLayout
@@ -54,13 +55,16 @@ class CardKind(Kind):
             version=__version__,
             command=ctx.command,
             options=ctx.options,
-            configs=hf_configs(layout, ctx.splits),
+            configs=hf_configs(layout, ctx.splits) + label_configs(layout, ctx.splits),
             stats=stats,
             kinds=(*clip_kinds, "json"),
             clip_kinds=clip_kinds,
             entries=entry_count(stats, answers),
             split_bytes={s: _split_bytes(layout, s) for s in ctx.splits},
             answers=answers,
+            labels=[
+                {"split": s, "duration": d, **g} for s, d, g in read_summaries(layout, ctx.splits)
+            ],
             synthetic=ctx.synthetic,
             synth_commands=ctx.synth_commands,
         )

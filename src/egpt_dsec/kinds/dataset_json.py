@@ -5,9 +5,11 @@ Per split and duration: EventGPT's ``EventGPT_Instruction_Subset.json`` and Vide
 ``annotations.provenance.json`` once answers exist; per split, ``dataset.json`` and
 ``videollava.json`` over all durations (paths relative to the split folder). A list with
 no entry is not written: an empty ``[]`` breaks loaders that glob the files. Each kind
-gives its own keys of an entry (``Kind.entry_fields``); entries are sorted and ids derive
-from names, so the bytes are the same on every run. ``dataset_files`` is pure given its
-inputs: ``verify`` compares the files on disk with exactly what it gives.
+gives its own keys of an entry (``Kind.entry_fields``) and may append turns after the
+answer (``Kind.follow_ups``: ``label_qa``'s questions with ``--merge-labels``); entries
+are sorted and ids derive from names, so the bytes are the same on every run.
+``dataset_files`` is pure given its inputs: ``verify`` compares the files on disk with
+exactly what it gives.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 from egpt_dsec.answers.active import AnswerSet
 from egpt_dsec.durations import Duration
 from egpt_dsec.fs import ensure_inside, remove_path, remove_stale_temps, write_if_changed
-from egpt_dsec.kinds.base import WINDOWS, ClipEntry, DatasetContext, Kind, Place
+from egpt_dsec.kinds.base import WINDOWS, ClipEntry, DatasetContext, FollowUp, Kind, Place
 from egpt_dsec.kinds.contexts import Cost
 from egpt_dsec.kinds.mp4 import MP4
 from egpt_dsec.layout.dsec import SequenceFiles, sequence_folder
@@ -243,10 +245,40 @@ def _duration_files(
         own, combined = answers.apply(own, outcomes), answers.apply(combined, outcomes)
         files.append(JsonFile(layout.provenance_json(split, duration), answers.provenance(
             split, label, outcomes)))  # fmt: skip
+    follow = _follow_ups(ctx, entries)
+    own, combined = (
+        (_followed(own[0], follow), own[1]),
+        (_followed(combined[0], follow), combined[1]),
+    )
     folders = {kind.name: layout.kind_dir(split, duration, kind) for kind, _ in ctx.kinds}
     files += _lists(layout.eventgpt_json(split, duration), layout.videollava_json(split, duration),
                     own, folders)  # fmt: skip
     return files, combined
+
+
+def _follow_ups(ctx: DatasetContext, entries: list[ClipEntry]) -> dict[str, list[FollowUp]]:
+    """What every kind the output holds appends to these clips' conversations."""
+    found: dict[str, list[FollowUp]] = defaultdict(list)
+    for kind, options in ctx.kinds:
+        for key, follow_up in kind.follow_ups(ctx, entries, options).items():
+            found[key].append(follow_up)
+    return found
+
+
+def _followed(items: Items, follow: dict[str, list[FollowUp]]) -> Items:
+    """EventGPT items with the follow-up turns after their answer (new dicts)."""
+    if not follow:
+        return items
+    out = []
+    for item in items:
+        extra = follow.get(item["id"], [])
+        if extra:
+            item = dict(item)
+            item["conversations"] = [*item["conversations"], *(t for f in extra for t in f.turns)]
+            for f in extra:
+                item[f.meta_key] = [*item.get(f.meta_key, []), *f.meta]
+        out.append(item)
+    return out
 
 
 def _lists(

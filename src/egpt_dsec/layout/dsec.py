@@ -4,7 +4,8 @@ After unzipping the split archives into ``<root>/<split>/``, a sequence holds
 ``events/<camera>/{events,rectify_map}.h5``; the per-sequence downloads unpack the
 events to ``events_<camera>/`` instead. Both have ``images/timestamps.txt`` and the
 frames in ``images/<camera>/rectified/NNNNNN.png``; the calibration archives add
-``calibration/cam_to_cam.yaml``.
+``calibration/cam_to_cam.yaml``; DSEC-Detection's archives add the labelled object
+boxes, ``object_detections/<camera>/tracks.npy``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ EVENTS_FILE = "events.h5"
 CALIBRATION = ("calibration", "cam_to_cam.yaml")  # from DSEC's calibration archives
 CALIBRATION_NAME = "/".join(CALIBRATION)
 RECTIFY_MAP_FILE = "rectify_map.h5"
+OBJECT_DETECTIONS = "object_detections"  # DSEC-Detection: <seq>/object_detections/left/
+TRACKS_FILE = "tracks.npy"
+TRACKS_NAME = f"{OBJECT_DETECTIONS}/<camera>/{TRACKS_FILE}"  # for messages
+OBJECT_DETECTIONS_ARCHIVE = f"<split>_{OBJECT_DETECTIONS}.zip"  # DSEC-Detection's download
 TIMESTAMPS = ("images", "timestamps.txt")
 TIMESTAMPS_NAME = "/".join(TIMESTAMPS)  # for messages: "images/timestamps.txt"
 FRAME_NAME = "{index:06d}.png"
@@ -82,6 +87,11 @@ class SequenceFiles:
     @property
     def calibration(self) -> Path:
         return self.folder.joinpath(*CALIBRATION)
+
+    @property
+    def tracks(self) -> Path:
+        """DSEC-Detection's labelled boxes of the event camera (``*_object_detections.zip``)."""
+        return self.folder / OBJECT_DETECTIONS / self.camera / TRACKS_FILE
 
     @property
     def timestamps(self) -> Path:

@@ -31,6 +31,12 @@ DATASET_JSON = "dataset.json"  # per split: the EventGPT entries of all duration
 ANNOTATION_FILES = (EVENTGPT_JSON, VIDEOLLAVA_JSON, DATASET_JSON)
 DATASET_CARD = "README.md"
 PROVENANCE_JSON = "annotations.provenance.json"  # per duration: where its answers came from
+# label-qa, per duration: questions answered from DSEC-Detection's labels (EventGPT entries),
+# the multiple-choice items, and their counts and answer distributions.
+LABEL_QA_JSON = "label_qa.json"
+LABEL_MC_JSON = "label_qa_mc.json"
+LABEL_SUMMARY_JSON = "label_qa_summary.json"
+LABEL_FILES = (LABEL_QA_JSON, LABEL_MC_JSON, LABEL_SUMMARY_JSON)
 EVENT_VIEW_FRAMES = "event_view_frames"  # per split: <sequence>/<frame>.png, in the event view
 # Short-lived files of the checks: the build's write test in OUT, and the plan's disk speed
 # test in OUT or the nearest folder above it that exists.
@@ -159,6 +165,15 @@ class OutputLayout:
 
     def provenance_json(self, split: str, duration: Duration) -> Path:
         return self.duration_dir(split, duration) / PROVENANCE_JSON
+
+    def label_qa_json(self, split: str, duration: Duration) -> Path:
+        return self.duration_dir(split, duration) / LABEL_QA_JSON
+
+    def label_mc_json(self, split: str, duration: Duration) -> Path:
+        return self.duration_dir(split, duration) / LABEL_MC_JSON
+
+    def label_summary_json(self, split: str, duration: Duration) -> Path:
+        return self.duration_dir(split, duration) / LABEL_SUMMARY_JSON
 
     def split_dataset_json(self, split: str) -> Path:
         return self.split_dir(split) / DATASET_JSON

@@ -103,6 +103,21 @@ class StateLayout:
             for path in sorted((self.root / "annotations").glob("*/*.json"))
         ]
 
+    # --- labels (``label-qa``): each sequence's validated boxes in the build's view -------
+
+    @property
+    def labels_dir(self) -> Path:
+        return self.root / "labels"
+
+    def labels_file(self, split: str, sequence: str) -> Path:
+        """A sequence's DSEC-Detection boxes as label-qa read them (a plain ``.npy``)."""
+        return self.labels_dir / split / f"{sequence}.npy"
+
+    @property
+    def labels_index(self) -> Path:
+        """Per sequence: labels found, missing or malformed, and the view they are in."""
+        return self.labels_dir / "index.json"
+
     # --- running jobs, scratch encodes --------------------------------------------------
 
     @property
@@ -130,6 +145,7 @@ class StateLayout:
             self.root / "scratch" / split,
             self.plan_dir / split,
             self.manifest_dir / split,
+            self.labels_dir / split,
         ]
 
     # --- single files -------------------------------------------------------------------

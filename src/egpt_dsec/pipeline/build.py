@@ -29,7 +29,7 @@ from egpt_dsec.fs import (
     remove_path,
     remove_stale_temps,
 )
-from egpt_dsec.kinds import CARD, JSON, KINDS
+from egpt_dsec.kinds import CARD, JSON, KINDS, LABEL_QA
 from egpt_dsec.kinds.base import Records
 from egpt_dsec.layout.output import WRITE_PROBE_PREFIX
 from egpt_dsec.layout.state import StateLayout
@@ -38,6 +38,7 @@ from egpt_dsec.pipeline.preflight import preflight
 from egpt_dsec.source.discover import SequenceSource
 from egpt_dsec.source.errors import InputError
 from egpt_dsec.source.h5events import EventFile
+from egpt_dsec.state.labels import FAILED, LabelStore
 from egpt_dsec.state.lock import output_lock
 from egpt_dsec.state.manifest import Manifest
 
@@ -96,10 +97,23 @@ def build(
             reporter or NullReporter(), rebuild_changed,
         )  # fmt: skip
         report.published = publish(config)
+        report.results += label_failures(config)
         report.published_bytes = sum(
             path.stat().st_size for paths in report.published.values() for path in paths
         )
         return report
+
+
+def label_failures(config: BuildConfig) -> list[JobResult]:
+    """With ``label_qa``: the sequences whose labels are malformed (each failed alone)."""
+    if not config.wants(LABEL_QA.name):
+        return []
+    index = LabelStore(StateLayout(config.out)).index()
+    return [
+        JobResult(f"{split}/{sequence}", error=found.problem)
+        for (split, sequence), found in sorted(index.items())
+        if found.status == FAILED
+    ]
 
 
 def publish(config: BuildConfig) -> dict[str, list[Path]]:

@@ -22,6 +22,7 @@ from egpt_dsec.kinds.mp4 import VIDEO_LLAVA_FRAMES
 from egpt_dsec.layout.state import StateLayout
 from egpt_dsec.reports.answer_cost import output_cost
 from egpt_dsec.reports.answer_counts import annotation_status
+from egpt_dsec.reports.label_status import label_groups, label_lines
 from egpt_dsec.state.manifest import Manifest, read_rows
 from egpt_dsec.state.plans import stored_plans
 from egpt_dsec.state.running import running
@@ -57,6 +58,7 @@ class BuildStatus:
     kinds: list[str] = field(default_factory=list)  # the columns: kinds the builds asked for
     # annotate's cost for the answer settings in force (or its defaults): requests, tokens
     answer_cost: dict[str, Any] = field(default_factory=dict)
+    labels: list[dict] = field(default_factory=list)  # label-qa's summary per split, duration
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1)
@@ -88,7 +90,10 @@ def collect_status(out: Path) -> BuildStatus:
         if 0 in p.clips.values()
     ]
     total = _total(ordered, kinds)
-    status = BuildStatus(ordered, total, running(state), len(plans), short, no_clips, kinds)
+    status = BuildStatus(
+        ordered, total, running(state), len(plans), short, no_clips, kinds,
+        labels=label_groups(out),
+    )  # fmt: skip
     status.answer_cost = _answer_cost(out) if JSON.name in asked else {}
     return status
 
@@ -214,4 +219,4 @@ def _footer(status: BuildStatus) -> list[str]:
             f"{cost['prompt_tokens']:,} prompt tokens, {cost['prefilled_tokens']:,} prefilled "
             "with prefix reuse (per group and time: egpt-dsec annotate --dry-run)"
         )
-    return lines
+    return lines + label_lines(status.labels)

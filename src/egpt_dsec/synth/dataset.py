@@ -4,7 +4,9 @@ from its own seed stream, keyed by (seed, split, index).
 
 The scene lives in the rectified event view; events are written at the raw (distorted)
 pixels that ``rectify_map`` sends back to where they were generated, frames are the frame
-camera's view (camRect1), as in DSEC. See :mod:`egpt_dsec.synth.calibration`.
+camera's view (camRect1), as in DSEC. See :mod:`egpt_dsec.synth.calibration`. Each
+moving shape is a labelled object: DSEC-Detection's ``tracks.npy`` in the raw event view
+(:mod:`egpt_dsec.synth.labels`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from egpt_dsec.layout.dsec import SYNTH_COMMAND, SequenceFiles, sequence_folder,
 from egpt_dsec.synth.calibration import SynthCalibration, raw_pixel_lookup
 from egpt_dsec.synth.frames import SequenceClock, write_frames, write_timestamps
 from egpt_dsec.synth.h5 import write_cam_to_cam, write_events_h5, write_rectify_map
+from egpt_dsec.synth.labels import shape_classes, synth_tracks, write_tracks
 from egpt_dsec.synth.scene import Scene
 from egpt_dsec.synth.spec import SynthSpec
 from egpt_dsec.synth.stream import EventChunk, event_chunks
@@ -59,23 +62,32 @@ def sequence_slots(spec: SynthSpec) -> list[SequenceSlot]:
 class SequencePlan:
     """Everything random about one sequence, drawn from its own seed stream.
 
-    Each part (clock, scene, events, calibration) has a child stream, so changing the
-    frame size or the rate leaves the other parts unchanged.
+    Each part (clock, scene, events, calibration, the shapes' classes) has a child
+    stream, so changing the frame size or the rate leaves the other parts unchanged.
     """
 
     clock: SequenceClock
     scene: Scene
     event_seed: np.random.SeedSequence
     calibration: SynthCalibration
+    classes: NDArray[np.int64]  # each shape's DSEC-Detection class id
+
+    def tracks(self) -> NDArray:
+        """The labels of the sequence's shapes (``tracks.npy``)."""
+        clock = self.clock
+        return synth_tracks(
+            self.scene.shapes, self.classes, clock.frames_us, clock.t_offset, self.calibration
+        )
 
 
 def plan_sequence(spec: SynthSpec, slot: SequenceSlot) -> SequencePlan:
     seeds = np.random.SeedSequence([spec.seed, _SPLIT_KEYS[slot.split], slot.index])
-    clock_seed, scene_seed, event_seed, map_seed = seeds.spawn(4)
+    clock_seed, scene_seed, event_seed, map_seed, class_seed = seeds.spawn(5)
     clock = SequenceClock.random(np.random.default_rng(clock_seed), spec.frame_count)
     scene = Scene.random(np.random.default_rng(scene_seed))
     calibration = SynthCalibration.random(np.random.default_rng(map_seed), spec.frame_size)
-    return SequencePlan(clock, scene, event_seed, calibration)
+    classes = shape_classes(np.random.default_rng(class_seed), len(scene.shapes))
+    return SequencePlan(clock, scene, event_seed, calibration, classes)
 
 
 def raw_chunks(chunks: Iterable[EventChunk], lookup: NDArray[np.int64]) -> Iterator[EventChunk]:
@@ -89,8 +101,8 @@ def raw_chunks(chunks: Iterable[EventChunk], lookup: NDArray[np.int64]) -> Itera
 
 
 def write_sequence(folder: Path, spec: SynthSpec, slot: SequenceSlot) -> None:
-    """Events, rectify map, calibration, frames, then timestamps (written last, so a
-    folder with timestamps is complete)."""
+    """Events, rectify map, calibration, labels, frames, then timestamps (written last,
+    so a folder with timestamps is complete)."""
     plan = plan_sequence(spec, slot)
     calib = plan.calibration
     rectify_map = calib.rectify_map()
@@ -102,6 +114,7 @@ def write_sequence(folder: Path, spec: SynthSpec, slot: SequenceSlot) -> None:
     write_events_h5(files.events_h5, raw_chunks(chunks, lookup), plan.clock.t_offset)
     write_rectify_map(files.rectify_map, rectify_map)
     write_cam_to_cam(files.calibration, calib.cam_to_cam())
+    write_tracks(files.tracks, plan.tracks())
     to_event = calib.calibration().frame_to_event_homography()
     write_frames(files, plan.scene, plan.clock.frames_rel_us, spec.frame_size, to_event)
     write_timestamps(files.timestamps, plan.clock.frames_us)

@@ -80,6 +80,7 @@ class CardFacts:
     entries: int = 0  # EventGPT entries over every split and duration (the "all" rows)
     split_bytes: dict[str, int] = field(default_factory=dict)  # split -> its combined files
     answers: list[AnswerFacts] = field(default_factory=list)
+    labels: list[dict[str, Any]] = field(default_factory=list)  # label-qa's group summaries
     synthetic: bool = False  # made from egpt-dsec synth's test data, not DSEC
     synth_commands: tuple[str, ...] = ()  # the synth commands that made the input, if known
 

@@ -10,6 +10,7 @@ from typing import Any
 from egpt_dsec.humanize import format_bytes
 from egpt_dsec.writers.card_answers import answers_section, fence
 from egpt_dsec.writers.card_facts import EVENTGPT, CardFacts, GroupStats
+from egpt_dsec.writers.card_labels import labels_section
 
 DSEC_CITATION = """@article{Gehrig21ral,
   author  = {Mathias Gehrig and Willem Aarents and Daniel Gehrig and Davide Scaramuzza},
@@ -200,6 +201,7 @@ def body(facts: CardFacts) -> list[str]:
         ("Coordinates", _coordinates(facts.options)),
         ("Statistics", _statistics(facts)),
         ("Answers", answers_section(facts)),
+        *([("Label questions", labels_section(facts))] if facts.labels else []),
         ("How it was built", _how_built(facts)),
         ("License" if facts.synthetic else "License and attribution", _license(facts)),
     ]

@@ -18,6 +18,8 @@ import numpy as np
 from egpt_dsec.config import CAMERA_VIEW, EVENT_VIEW
 from egpt_dsec.durations import Duration
 from egpt_dsec.fs import atomic_write_bytes, remove_path
+from egpt_dsec.labels import Tracks
+from egpt_dsec.labels.view import RAW
 from egpt_dsec.layout.dsec import SequenceFiles, sequence_folder
 from egpt_dsec.load import load_clip_events
 from egpt_dsec.render.rectify import RectifyTable
@@ -28,8 +30,18 @@ from egpt_dsec.reports.preview.dataset import (
     choose,
     estimated_frame_time,
     load_entries,
+    output_layout,
     recorded_overlap,
     to_clip,
+)
+from egpt_dsec.reports.preview.labels import (
+    LabelTurn,
+    boxes_at,
+    caption,
+    draw_boxes,
+    in_rectified_view,
+    kept_labels,
+    label_turns,
 )
 from egpt_dsec.reports.preview.overlay import Alignment, overlay
 from egpt_dsec.reports.preview.page import ClipCard, Section, render_page
@@ -72,6 +84,16 @@ class _Sequence:
 
     alignment: Alignment
     timestamps: np.ndarray | None = None
+    rectify_map: np.ndarray | None = None  # when the preview rectifies the events
+
+
+@dataclass
+class _Labels:
+    """What label-qa left: each sequence's boxes and their view, and the clips' questions."""
+
+    tracks: dict[tuple[str, str], Tracks]
+    views: dict[tuple[str, str], str]
+    turns: dict[str, list[LabelTurn]] = field(default_factory=dict)  # of one section
 
 
 @dataclass
@@ -100,14 +122,15 @@ def _source(config: PreviewConfig, split: str, sequence: str) -> _Sequence:
             notes.append(f"{exc.path.name}: {exc.problem}")
             return None
 
-    calibration = rectify = None
+    calibration = rectify_map = None
     if config.frames_view == CAMERA_VIEW:
         calibration = attempt(lambda: load_calibration(folder, config.camera))
     if not config.events_rectified:
-        rectify = attempt(lambda: RectifyTable.from_map(load_rectify_map(folder, config.camera)))
+        rectify_map = attempt(lambda: load_rectify_map(folder, config.camera))
+    rectify = None if rectify_map is None else RectifyTable.from_map(rectify_map)
     timestamps = attempt(lambda: read_timestamps(SequenceFiles(folder).timestamps))
     alignment = Alignment(config.frames_view, calibration, rectify, "; ".join(notes))
-    return _Sequence(alignment, timestamps)
+    return _Sequence(alignment, timestamps, rectify_map)
 
 
 def _events_near(clip: PreviewClip, t_us: int, dsec_root: Path | None) -> dict | None:
@@ -122,12 +145,13 @@ def _events_near(clip: PreviewClip, t_us: int, dsec_root: Path | None) -> dict |
 
 def _overlay(
     clip: PreviewClip, source: _Sequence, config: PreviewConfig, overlap: float
-) -> tuple[np.ndarray | None, str]:
+) -> tuple[np.ndarray | None, str, int | None]:
+    """Events over the middle frame, its caption, and the frame's time."""
     frame_path = clip.middle_frame
     if frame_path is None:
-        return None, "no frames in this clip"
+        return None, "no frames in this clip", None
     if not frame_path.stem.isdigit():
-        return None, f"frame {frame_path.name}: not a DSEC frame name, its time is unknown"
+        return None, f"frame {frame_path.name}: not a DSEC frame name, its time is unknown", None
     index = int(frame_path.stem)
     if source.timestamps is not None and index < len(source.timestamps):
         t_us = int(source.timestamps[index])
@@ -136,25 +160,63 @@ def _overlay(
     try:
         events = _events_near(clip, t_us, config.dsec_root)
     except (OSError, ValueError) as exc:
-        return None, f"events unreadable: {exc}"
+        return None, f"events unreadable: {exc}", t_us
     if events is None:
-        return None, "no events component"
+        return None, "no events component", t_us
     picture, caption = overlay(
         read_rgb(frame_path), events["x"], events["y"], events["p"], source.alignment
     )
-    return picture, f"frame {frame_path.stem}, events ±5 ms: {caption}"
+    return picture, f"frame {frame_path.stem}, events ±5 ms: {caption}", t_us
+
+
+def _boxes(
+    clip: PreviewClip,
+    source: _Sequence,
+    labels: _Labels,
+    writer: _Writer,
+    event_image: Path | None,
+    frame: tuple[np.ndarray | None, int | None],
+) -> tuple[tuple[Path, str], ...]:
+    """A label clip's boxes over its last event image (at its last label time) and over
+    the events-and-frame picture (at the label time nearest the frame's)."""
+    key = (clip.split, clip.sequence)
+    tracks = labels.tracks.get(key)
+    if tracks is None or clip.entry_id not in labels.turns:
+        return ()
+    stem, found = f"{clip.split}_{clip.entry_id}", []
+    if event_image is not None and event_image.is_file():
+        rows, t = boxes_at(tracks, clip.time_start, clip.time_end, None)
+        if t is not None:
+            path = writer.png(f"{stem}_boxes_events", draw_boxes(read_rgb(event_image), rows))
+            found.append((path, caption(rows, t, clip.time_start, "last event image")))
+    picture, t_us = frame
+    if picture is not None and t_us is not None:
+        rows, t = boxes_at(tracks, clip.time_start, clip.time_end, t_us)
+        if t is not None:
+            raw = labels.views.get(key) == RAW and source.alignment.rectify is not None
+            rows = in_rectified_view(rows, source.rectify_map if raw else None)
+            path = writer.png(f"{stem}_boxes_frame", draw_boxes(picture, rows))
+            found.append((path, caption(rows, t, clip.time_start, "events over the frame")))
+    return tuple(found)
 
 
 def _card(
-    clip: PreviewClip, source: _Sequence, config: PreviewConfig, overlap: float, writer: _Writer
+    clip: PreviewClip,
+    source: _Sequence,
+    config: PreviewConfig,
+    overlap: float,
+    writer: _Writer,
+    labels: _Labels,
 ) -> tuple[ClipCard, list[np.ndarray]]:
     stem = f"{clip.split}_{clip.entry_id}"
     picks = choose(list(clip.frames), STRIP_FRAMES)
     strip = tuple(
         writer.png(f"{stem}_frame_{i}", thumbnail(read_rgb(p))) for i, p in enumerate(picks)
     )
-    picture, caption = _overlay(clip, source, config, overlap)
+    picture, caption, t_us = _overlay(clip, source, config, overlap)
     overlay_path = writer.png(f"{stem}_overlay", picture) if picture is not None else None
+    event_image = clip.event_images[-1] if clip.event_images else None
+    boxes = _boxes(clip, source, labels, writer, event_image, (picture, t_us))
     card = ClipCard(
         title=clip.entry_id,
         meta=f"{clip.sequence} · clip {clip.clip:06d} · {clip.duration.label} · "
@@ -166,15 +228,23 @@ def _card(
         mp4=clip.mp4 if clip.mp4 is not None and clip.mp4.is_file() else None,
         question=clip.question,
         answer=clip.answer,
+        boxes=boxes,
+        labels=tuple((t.task, t.question, t.answer) for t in labels.turns.get(clip.entry_id, [])),
     )
     row = [read_rgb(card.event_images[-1])] if card.event_images else []
     return card, row + ([picture] if picture is not None else [])
 
 
 def _section(
-    config: PreviewConfig, split: str, duration: Duration, writer: _Writer, sources: dict
+    config: PreviewConfig,
+    split: str,
+    duration: Duration,
+    writer: _Writer,
+    sources: dict,
+    labels: _Labels,
 ) -> Section:
     entries = load_entries(config.out, split, duration)
+    labels.turns = label_turns(output_layout(config.out), split, duration)
     if config.sequences is not None:
         entries = [e for e in entries if e.get("sequence") in config.sequences]
     overlap = recorded_overlap(config.out)
@@ -184,7 +254,7 @@ def _section(
         key = (split, clip.sequence)
         if key not in sources:
             sources[key] = _source(config, split, clip.sequence)
-        card, pictures = _card(clip, sources[key], config, overlap, writer)
+        card, pictures = _card(clip, sources[key], config, overlap, writer, labels)
         cards.append(card)
         rows.append((clip.entry_id, pictures))
     sheet = writer.png(f"contact_{split}_{duration.label}", contact_sheet(rows)) if rows else None
@@ -200,7 +270,8 @@ def write_preview(config: PreviewConfig) -> PreviewResult:
     page_dir = config.dest or config.out / PREVIEW_DIR
     writer = _Writer(page_dir / ASSETS_DIR)
     sources: dict = {}
-    sections = [_section(config, split, d, writer, sources) for split, d in pairs]
+    labels = _Labels(*kept_labels(config.out))
+    sections = [_section(config, split, d, writer, sources, labels) for split, d in pairs]
     clips = sum(len(s.cards) for s in sections)
     summary = f"{config.out.name}: {clips} clips in {len(sections)} split/duration folders"
     index = page_dir / INDEX

@@ -37,6 +37,8 @@ class ClipCard:
     mp4: Path | None
     question: str
     answer: str
+    boxes: tuple[tuple[Path, str], ...] = ()  # pictures with the labelled boxes, captions
+    labels: tuple[tuple[str, str, str], ...] = ()  # label questions: task, question, answer
 
 
 @dataclass(frozen=True)
@@ -74,13 +76,30 @@ def _card(card: ClipCard, page_dir: Path) -> str:
         media.append(
             f'<video controls muted preload="metadata" src="{link(card.mp4, page_dir)}"></video>'
         )
+    for path, text in card.boxes:
+        media.append(
+            f'<figure class="boxes"><img src="{link(path, page_dir)}" alt="labelled boxes">'
+            f"<figcaption>{html.escape(text)}</figcaption></figure>"
+        )
     parts.append(f'<div class="media">{"".join(media)}</div>')
     answer = card.answer or "(no answer yet)"
     parts.append(
         f"<dl><dt>Question</dt><dd>{html.escape(card.question)}</dd>"
         f"<dt>Answer</dt><dd>{html.escape(answer)}</dd></dl>"
     )
+    if card.labels:
+        parts.append(_labels(card.labels))
     return f'<article class="clip">{"".join(parts)}</article>'
+
+
+def _labels(labels: tuple[tuple[str, str, str], ...]) -> str:
+    """The label questions and their answers from the labels."""
+    rows = "".join(
+        f"<dt>{html.escape(task)}: {html.escape(question)}</dt><dd>{html.escape(answer)}</dd>"
+        for task, question, answer in labels
+    )
+    summary = f"<summary>Label questions ({len(labels)})</summary>"
+    return f'<details class="labels" open>{summary}<dl>{rows}</dl></details>'
 
 
 def render_page(title: str, summary: str, sections: list[Section], page_dir: Path) -> str:

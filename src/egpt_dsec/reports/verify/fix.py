@@ -6,8 +6,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from egpt_dsec.fs import ensure_inside, remove_path
-from egpt_dsec.kinds import FILE_KIND_NAMES, JSON
-from egpt_dsec.layout.output import ANNOTATION_FILES, PROVENANCE_JSON
+from egpt_dsec.kinds import FILE_KIND_NAMES, JSON, LABEL_QA
+from egpt_dsec.layout.output import ANNOTATION_FILES, LABEL_FILES, PROVENANCE_JSON
 from egpt_dsec.layout.state import StateLayout
 from egpt_dsec.reports.verify.report import EMPTY, TEMP, ClipId, Problem, VerifyReport
 from egpt_dsec.state.lock import output_lock
@@ -49,5 +49,7 @@ def _deletable(problem: Problem) -> bool:
     """Bad output files and temp files go; records, and files a JSON merely names, stay."""
     if problem.component in (*FILE_KIND_NAMES, EMPTY, TEMP):
         return True
+    if problem.component == LABEL_QA.name:
+        return problem.path.name in LABEL_FILES
     names = (*ANNOTATION_FILES, PROVENANCE_JSON)
     return problem.component == JSON.name and problem.path.name in names

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from egpt_dsec.durations import Duration
-from egpt_dsec.kinds import FILE_KIND_NAMES, JSON
+from egpt_dsec.kinds import FILE_KIND_NAMES, JSON, LABEL_QA
 from egpt_dsec.kinds.contexts import TEMP, ClipId, Problem
 
 # Rows of the summary table besides the kinds: RECORDS counts the manifest's clip
 # records, EMPTY the 0-event clips (which must have no files), TEMP the folders scanned
 # for leftover temp files.
 RECORDS, EMPTY = "records", "empty"
-REPORT_COMPONENTS = (RECORDS, *FILE_KIND_NAMES, EMPTY, JSON.name, TEMP)
+REPORT_COMPONENTS = (RECORDS, *FILE_KIND_NAMES, EMPTY, JSON.name, LABEL_QA.name, TEMP)
 
 __all__ = ["EMPTY", "RECORDS", "REPORT_COMPONENTS", "TEMP", "ClipId", "Problem", "VerifyReport"]
 

@@ -9,11 +9,12 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
-from egpt_dsec.kinds import FILE_KINDS, JSON, VIDEO, CheckTask
+from egpt_dsec.kinds import FILE_KINDS, JSON, LABEL_QA, VIDEO, CheckTask
 from egpt_dsec.layout.state import STATE_DIR, StateLayout
 from egpt_dsec.reports.verify.annotations import json_problems
 from egpt_dsec.reports.verify.built import Built
 from egpt_dsec.reports.verify.clip import ClipResult, check_clip
+from egpt_dsec.reports.verify.labels import label_problems
 from egpt_dsec.reports.verify.report import (
     REPORT_COMPONENTS,
     TEMP,
@@ -105,6 +106,8 @@ def verify_output(
         )
     ]
     found, collect.checked[JSON.name] = json_problems(state, records, built, dsec_root)
+    labels, collect.checked[LABEL_QA.name] = label_problems(state, records, built)
+    found += labels
     checked_all = {c: collect.checked[c] for c in REPORT_COMPONENTS}
     return VerifyReport(checked_all, _drop_repeats(problems + found), collect.clips, busy)
 
