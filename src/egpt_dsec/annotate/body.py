@@ -17,6 +17,7 @@ from egpt_dsec.annotate.prompt import (
     EVEN,
     clip_images,
     fill,
+    labelled_objects,
     legend,
     split_template,
     video_slot,
@@ -94,6 +95,8 @@ class BodyBuilder:
                 parts.append(video_part(self.cache.data_url(slot.path, video=True)))
             else:
                 parts.append(image_part(self.cache.data_url(slot.path), s.image.detail))
+        if s.with_labels and clip.labelled_objects is not None:
+            parts.append(text_part(labelled_objects(clip.labelled_objects)))
         events = len(clip.event_image_paths) if s.event_images else 0
         images = len(slots) - (1 if s.video else 0)
         counts = (len(clip.frame_paths) if s.video else images - events, events)

@@ -67,6 +67,12 @@ def add_annotate_arguments(parser: argparse.ArgumentParser) -> None:
     a("--frames", type=int, help="camera frames per clip, sampled evenly (8)")
     a("--event-images", action="store_true", help="also show the clip's event images")
     a("--video", action="store_true", help="send the clip's MP4 as one video_url part")
+    a(
+        "--with-labels",
+        action="store_true",
+        help="list the clip's labelled objects (class, position, motion; from "
+        "egpt-dsec label-qa) in the prompt, after the images",
+    )
     a("--questions", type=Path, help="text file, one question per line (EventGPT's 10)")
     a(
         "--select",
@@ -142,6 +148,7 @@ def settings_from_args(args: argparse.Namespace) -> AnswerSettings:
         max_tokens=int(_preset(args, "max_tokens")),
         seed=args.seed,
         video=args.video,
+        with_labels=args.with_labels,
         labels=not legacy,
         frame_pick=IMAGE_IDX if legacy and args.frames is None else EVEN,
     )

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -25,12 +26,14 @@ from egpt_dsec.config.record import load_last_config
 from egpt_dsec.durations import Duration
 from egpt_dsec.execute.frame_source import FrameSource
 from egpt_dsec.kinds import EVENT_IMAGE, MP4, VIDEO
+from egpt_dsec.labels import clip_objects, describe_objects
 from egpt_dsec.layout.dsec import sequence_folder
 from egpt_dsec.layout.output import OutputLayout, clip_name
 from egpt_dsec.layout.state import StateLayout
 from egpt_dsec.source.discover import SequenceSource
 from egpt_dsec.source.errors import InputError
 from egpt_dsec.source.timestamps import read_timestamps
+from egpt_dsec.state.labels import LabelStore
 from egpt_dsec.state.lock import OutputLockedError, output_lock
 from egpt_dsec.state.manifest import ClipRecord, Manifest
 
@@ -75,20 +78,41 @@ def _records(
 
 
 def find_clips(
-    out: Path, splits: tuple[str, ...] | None = None, durations: tuple[str, ...] | None = None
+    out: Path,
+    splits: tuple[str, ...] | None = None,
+    durations: tuple[str, ...] | None = None,
+    with_labels: bool = False,
 ) -> list[ClipToAsk]:
-    """Every non-empty built clip of the chosen splits and durations, with its images."""
+    """Every non-empty built clip of the chosen splits and durations, with its images
+    (and, ``with_labels``, its labelled objects)."""
     config = build_config(out)
     layout = config.output
+    labels = _labels(out) if with_labels else None
     sources: dict[tuple[str, str], _Source] = {}
     clips = []
     for split, sequence, record in _records(out, splits, durations):
         if (split, sequence) not in sources:
             sources[(split, sequence)] = _Source(config, split, sequence)
         clip = _clip(layout, sources[(split, sequence)], record)
+        if clip is not None and labels is not None:
+            tracks = labels.load(split, sequence)
+            if tracks is not None:
+                facts = describe_objects(clip_objects(tracks, record.t0, record.t1))
+                clip = replace(clip, labelled_objects=tuple(facts))
         if clip is not None:
             clips.append(clip)
     return clips
+
+
+def _labels(out: Path) -> LabelStore:
+    """The labels ``label-qa`` kept beside the build (in the build's view)."""
+    store = LabelStore(StateLayout(out))
+    if not store.index():
+        raise AnnotateError(
+            f"--with-labels: {out} has no labels yet; run egpt-dsec label-qa --out {out} "
+            "--dsec-root DSEC first (it reads DSEC-Detection's tracks.npy)"
+        )
+    return store
 
 
 class _Source:

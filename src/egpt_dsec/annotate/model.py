@@ -27,6 +27,9 @@ class ClipToAsk:
     mp4_path: Path | None = None  # the clip's MP4, when the build made one (--video)
     event_style: str = "last"  # how the build drew its event images
     video_fps: float = 20.0
+    # --with-labels: one line per object DSEC-Detection labels in the clip (None: the
+    # sequence has no labels, so nothing is said about it)
+    labelled_objects: tuple[str, ...] | None = None
     # Makes a frame file the build keeps only for clips with frame folders (an event-view
     # frame) before it is read; None when every frame file exists.
     ensure: Callable[[Path], None] | None = field(default=None, compare=False, repr=False)

@@ -23,6 +23,8 @@ from egpt_dsec.answers.prompts import (
     EVENTS_LEGEND,
     FRAME_LABEL,
     FRAMES_LEGEND,
+    LABELS_HEADER,
+    NO_LABELLED_OBJECTS,
     STYLE_LEGENDS,
     VIDEO_LABEL,
     VIDEO_LEGEND,
@@ -121,6 +123,14 @@ def video_slot(clip: ClipToAsk, labels: bool = True) -> ImageSlot:
         )
     count = len(clip.frame_paths)
     return ImageSlot(VIDEO_LABEL.format(count=count) if labels else "", clip.mp4_path)
+
+
+def labelled_objects(lines: tuple[str, ...]) -> str:
+    """``--with-labels``: the clip's labelled objects, one line each, after its images
+    (before the question, so the prefix a clip's questions share keeps them)."""
+    if not lines:
+        return NO_LABELLED_OBJECTS
+    return "\n".join([LABELS_HEADER, *(f"- {line}" for line in lines)])
 
 
 def legend(clip: ClipToAsk, video: bool, event_images: bool) -> str:

@@ -128,7 +128,8 @@ def annotate(config: AnnotateConfig, progress: Progress | None = None) -> Annota
     """Run once; safe to interrupt and re-run (it asks only what is missing)."""
     state = StateLayout(config.out)
     with dataset.locked(config.out):
-        clips = dataset.find_clips(config.out, config.splits, config.durations)
+        with_labels = config.settings.with_labels
+        clips = dataset.find_clips(config.out, config.splits, config.durations, with_labels)
         if not clips:
             raise AnnotateError(
                 f"{config.out} has no built clip for these --splits/--durations; "

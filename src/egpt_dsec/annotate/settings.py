@@ -38,6 +38,7 @@ class AnswerSettings:
     video: bool = False
     labels: bool = True
     frame_pick: str = EVEN
+    with_labels: bool = False  # the clip's labelled objects, listed after its images
 
     def __post_init__(self) -> None:
         if not self.model.strip():
@@ -91,6 +92,7 @@ class AnswerSettings:
             "video": self.video,
             "labels": self.labels,
             "frame_pick": self.frame_pick,
+            "with_labels": self.with_labels,
             "image_detail": self.image.detail,
             "token_field": self.token_field,
             "logprobs": not self.reasoning,

@@ -39,6 +39,11 @@ STYLE_LEGENDS = {
 }
 
 
+LABELS_HEADER = (
+    "Objects labelled in this clip (DSEC-Detection; class: side and distance in the "
+    "event camera's view, motion, seconds from the start of the clip):"
+)
+NO_LABELLED_OBJECTS = "No object is labelled in this clip (DSEC-Detection)."
 FRAME_LABEL = "Camera frame {n} of {count}, at {t:.2f} s:"
 EVENT_LABEL = "Event-camera image {n} of {count} (part {n} of the clip):"
 VIDEO_LABEL = "Camera video, {count} frames:"
