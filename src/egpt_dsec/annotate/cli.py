@@ -64,23 +64,7 @@ def add_annotate_arguments(parser: argparse.ArgumentParser) -> None:
     a("--model", required=True, help="served model name, e.g. Qwen/Qwen2.5-VL-7B-Instruct")
     a("--api-key-env", default="OPENAI_API_KEY", help="env variable holding the key")
     a("--concurrency", type=int, default=16, help="requests in flight (16)")
-    a("--frames", type=int, help="camera frames per clip, sampled evenly (8)")
-    a("--event-images", action="store_true", help="also show the clip's event images")
-    a("--video", action="store_true", help="send the clip's MP4 as one video_url part")
-    a(
-        "--with-labels",
-        action="store_true",
-        help="list the clip's labelled objects (class, position, motion; from "
-        "egpt-dsec label-qa) in the prompt, after the images",
-    )
-    a("--questions", type=Path, help="text file, one question per line (EventGPT's 10)")
-    a(
-        "--select",
-        choices=SELECT_MODES,
-        default="best",
-        help="best: ask all, keep the most confident; one: one question per clip; "
-        "all: keep every answer as turns (best)",
-    )
+    _add_prompt_arguments(parser)
     a("--min-confidence", type=float, help="keep clips at or above (0.9)")
     a("--keep-truncated", action="store_true", help="let answers cut at --max-tokens be kept")
     a("--max-tokens", type=int, help="answer length cap (256)")
@@ -111,6 +95,28 @@ def add_annotate_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="RESULTS",
         help="merge Batch API result files",
+    )
+
+
+def _add_prompt_arguments(parser: argparse.ArgumentParser) -> None:
+    """What the model is shown and asked."""
+    a = parser.add_argument
+    a("--frames", type=int, help="camera frames per clip, sampled evenly (8)")
+    a("--event-images", action="store_true", help="also show the clip's event images")
+    a("--video", action="store_true", help="send the clip's MP4 as one video_url part")
+    a(
+        "--with-labels",
+        action="store_true",
+        help="list the clip's labelled objects (class, position, motion; from "
+        "egpt-dsec label-qa) in the prompt, after the images",
+    )
+    a("--questions", type=Path, help="text file, one question per line (EventGPT's 10)")
+    a(
+        "--select",
+        choices=SELECT_MODES,
+        default="best",
+        help="best: ask all, keep the most confident; one: one question per clip; "
+        "all: keep every answer as turns (best)",
     )
 
 

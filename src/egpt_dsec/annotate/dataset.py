@@ -110,7 +110,7 @@ def _labels(out: Path) -> LabelStore:
     if not store.index():
         raise AnnotateError(
             f"--with-labels: {out} has no labels yet; run egpt-dsec label-qa --out {out} "
-            "--dsec-root DSEC first (it reads DSEC-Detection's tracks.npy)"
+            "--dsec-root DSEC first (it reads DSEC-Detection's labels)"
         )
     return store
 
