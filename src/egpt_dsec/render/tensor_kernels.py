@@ -77,19 +77,20 @@ def voxel_add(
     lo: NDArray[np.float32],
     hi: NDArray[np.float32],
     ev: tuple[NDArray[np.uint16], NDArray[np.uint16], NDArray[np.uint8], NDArray[np.int64]],
-    t0: int,
     scale: int,
     span: int,
     width: int,
+    base: int,
 ) -> None:
-    """Events of one voxel segment b = ((t - t0) * scale) // span: with m the remainder,
-    lo (bin b) += sign * f32((span - m) / span), hi (bin b + 1) += sign * f32(m / span).
-    An empty ``hi`` means bin b + 1 does not exist (b is the last bin)."""
+    """Events of one voxel segment s = ((t - t0) * scale) // span, ``base`` = t0 * scale
+    + s * span: with m = t * scale - base the remainder (no division), lo (bin s) +=
+    sign * f32((span - m) / span), hi (bin s + 1) += sign * f32(m / span). An empty
+    ``hi`` means bin s + 1 does not exist (s is the last bin)."""
     x, y, p, t = ev
     has_hi = hi.shape[0] > 0
     for i in range(x.shape[0]):
         j = np.intp(y[i]) * width + np.intp(x[i])
-        m = ((t[i] - t0) * scale) % span
+        m = t[i] * scale - base
         w_lo = np.float32((span - m) / span)
         w_hi = np.float32(m / span)
         if p[i] == 0:

@@ -154,8 +154,10 @@ class Voxel(TensorState):
         return -((-(seg + 1) * self.span) // self.scale)
 
     def paint(self, ev: Events) -> None:
+        """``ev``: events of one segment (``TensorAccumulator`` cuts runs at segments)."""
+        base = self.t0 * self.scale + self.segment(int(ev.t[0]), 0) * self.span
         kern.voxel_add(
-            self.lo, self.hi, (ev.x, ev.y, ev.p, ev.t), self.t0, self.scale, self.span, self.width
+            self.lo, self.hi, (ev.x, ev.y, ev.p, ev.t), self.scale, self.span, self.width, base
         )
 
     def _half(self, plane: NDArray[np.float32]) -> NDArray[np.float16]:
