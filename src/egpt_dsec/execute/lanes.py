@@ -27,6 +27,7 @@ FRAMES_AHEAD = 8  # frames decoded ahead (~7 MB each at 1440x1080: RGB and yuv42
 IMAGES_QUEUED = 16  # event images waiting for PNG compression (~1 MB each)
 WRITE_BYTES = 192 * 2**20  # npy bytes queued for the writer thread
 VIDEO_FRAMES = 24  # frames queued for the x264 thread (2.3 MB each at 1440x1080)
+TENSOR_CHUNKS = 3  # event chunks queued for the tensor thread (shared with the pass)
 
 
 class Lane:
@@ -94,8 +95,9 @@ def wait_all(futures: Iterable[Future[Any]]) -> None:
 @dataclass
 class Lanes:
     """One job's lanes: frame decodes and PNG compression on ``cores`` threads each (the
-    kernel shares the cores between them); reads, npy writes and x264 on one thread each,
-    in submission order. ``stopped`` tells long tasks (a sequence encode) to give up."""
+    kernel shares the cores between them); reads, event tensors, npy writes and x264 on one
+    thread each, in submission order. ``stopped`` tells long tasks (a sequence encode) to
+    give up."""
 
     cores: int
     reads: Lane
@@ -103,6 +105,7 @@ class Lanes:
     images: Lane
     writes: Lane
     video: Lane
+    tensors: Lane
     stopped: threading.Event = field(default_factory=threading.Event)
     _pools: tuple[ThreadPoolExecutor, ...] = ()
 
@@ -115,10 +118,10 @@ class Lanes:
     def for_cores(cores: int) -> Lanes:
         if cores <= 1:
             now = Lane(None, 1)
-            return Lanes(1, reads=now, frames=now, images=now, writes=now, video=now)
+            return Lanes(1, now, now, now, now, now, now)
         frames, images = (ThreadPoolExecutor(cores, f"egpt-{n}") for n in ("frames", "png"))
-        reads, writes, video = (
-            ThreadPoolExecutor(1, f"egpt-{name}") for name in ("read", "write", "x264")
+        reads, tensors, writes, video = (
+            ThreadPoolExecutor(1, f"egpt-{name}") for name in ("read", "tensor", "write", "x264")
         )
         return Lanes(
             cores,
@@ -127,7 +130,8 @@ class Lanes:
             images=Lane(images, IMAGES_QUEUED),
             writes=Lane(writes, WRITE_BYTES),
             video=Lane(video, VIDEO_FRAMES),
-            _pools=(frames, images, reads, writes, video),
+            tensors=Lane(tensors, TENSOR_CHUNKS),
+            _pools=(frames, images, reads, tensors, writes, video),  # tensors write: first
         )
 
     def close(self, cancel: bool = False) -> None:

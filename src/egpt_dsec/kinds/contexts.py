@@ -50,6 +50,9 @@ class LaneSet(Protocol):
     @property
     def video(self) -> Lane: ...  # one thread, in order: x264
 
+    @property
+    def tensors(self) -> Lane: ...  # one thread, in order: event tensors
+
 
 class Stats(Protocol):
     """The job's counters (``execute.report.JobStats``), updated from the pass's thread."""

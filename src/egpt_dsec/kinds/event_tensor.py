@@ -11,6 +11,8 @@ root, recomputes every bin from the source events.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,7 +55,9 @@ class TensorOptions:
 
 
 class TensorPart(ClipPart):
-    """One accumulator and one file per spec; finished bins go to the write lane."""
+    """One accumulator and one file per spec, fed on the tensor lane (one thread: a clip's
+    chunks in order) beside the pass; each finished bin goes to the write lane at once,
+    so a chunk that passes many bins holds one of them in memory."""
 
     wants_events = True
 
@@ -65,23 +69,36 @@ class TensorPart(ClipPart):
         for spec in options.specs:
             writer = TensorFileWriter(self.path(spec.label), spec)
             self._tensors.append((TensorAccumulator(spec, clip.t0, clip.t1, num_events), writer))
+        self._writes: list[Future[None]] = []  # bins handed to the write lane (tensor thread)
 
     def feed_events(self, offset: int, events: Events) -> None:
-        for accumulator, writer in self._tensors:
-            with self.ctx.stats.timed("tensors"):
-                bins = list(accumulator.feed_iter(offset, events))
-            for index, values in bins:
-                self._write(writer, index, values)
+        self.pending.append(self.ctx.lanes.tensors.submit(self._accumulate, offset, events))
 
     def close(self) -> None:
-        for accumulator, writer in self._tensors:
-            for index, values in accumulator.finish_iter():
-                self._write(writer, index, values)
-            self.pending.append(self.ctx.lanes.writes.submit(writer.commit))
+        self.pending.append(self.ctx.lanes.tensors.submit(self._finish))
 
-    def _write(self, writer: TensorFileWriter, index: int, values: np.ndarray) -> None:
-        lane = self.ctx.lanes.writes
-        self.pending.append(lane.submit(writer.write_bin, index, values, weight=values.nbytes))
+    def _accumulate(self, offset: int, events: Events) -> None:
+        for accumulator, writer in self._tensors:
+            self._write_all(writer, accumulator.feed_iter(offset, events))
+
+    def _finish(self) -> None:
+        """The last bins; once every bin is on disk, each file goes into place."""
+        for accumulator, writer in self._tensors:
+            self._write_all(writer, accumulator.finish_iter())
+        for written in self._writes:
+            written.result()  # a failed write raises here
+        for _, writer in self._tensors:
+            writer.commit()
+
+    def _write_all(self, writer: TensorFileWriter, bins: Iterator[tuple[int, Any]]) -> None:
+        while True:
+            with self.ctx.stats.timed("tensors"):
+                found = next(bins, None)
+            if found is None:
+                return
+            index, values = found
+            lane = self.ctx.lanes.writes
+            self._writes.append(lane.submit(writer.write_bin, index, values, weight=values.nbytes))
 
     def commit(self) -> None:
         for spec in self.options.specs:
