@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from egpt_dsec.load import load_clip_events
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 __all__ = ["load_clip_events"]
 
 
