@@ -19,6 +19,7 @@ from typing import Literal
 
 from PIL import Image
 
+from egpt_dsec.answers.cost import sent_size
 from egpt_dsec.answers.errors import AnnotateError
 
 ImageFormat = Literal["jpeg", "png"]
@@ -61,12 +62,7 @@ class ImageOptions:
 
     def target(self, width: int, height: int) -> tuple[int, int]:
         """The sent size of a ``width`` x ``height`` image (``max_side`` never enlarges)."""
-        if self.size is not None:
-            return self.size
-        if self.max_side is None or max(width, height) <= self.max_side:
-            return width, height
-        scale = self.max_side / max(width, height)
-        return max(1, round(width * scale)), max(1, round(height * scale))
+        return sent_size(width, height, self.size, self.max_side)
 
 
 def parse_image_size(text: str) -> tuple[tuple[int, int] | None, int | None]:

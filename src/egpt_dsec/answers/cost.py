@@ -38,6 +38,17 @@ SERVER_VIDEO_FRAMES = 32  # frames vLLM samples from a video (--media-io-kwargs 
 Size = tuple[int, int]
 
 
+def sent_size(width: int, height: int, size: Size | None, max_side: int | None) -> Size:
+    """The size a ``width`` x ``height`` image is sent at: ``size``, or scaled down to
+    ``max_side`` (never enlarged), or as it is."""
+    if size is not None:
+        return size
+    if max_side is None or max(width, height) <= max_side:
+        return width, height
+    scale = max_side / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
 @dataclass(frozen=True)
 class AskPlan:
     """What each request of a clip carries, as the answer settings say."""
@@ -59,12 +70,7 @@ class AskPlan:
 
     def sent(self, width: int, height: int) -> Size:
         """The size an image is sent at (never enlarged by a max side)."""
-        if self.size is not None:
-            return self.size
-        if self.max_side is None or max(width, height) <= self.max_side:
-            return width, height
-        scale = self.max_side / max(width, height)
-        return max(1, round(width * scale)), max(1, round(height * scale))
+        return sent_size(width, height, self.size, self.max_side)
 
 
 @dataclass(frozen=True)
