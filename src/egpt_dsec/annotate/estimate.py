@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from egpt_dsec.annotate.settings import AnswerSettings
-from egpt_dsec.answers.cost import AskPlan, CostTable, cost_json, cost_lines
+from egpt_dsec.answers.cost import AskPlan, CostTable, ask_plan_of, cost_json, cost_lines
 from egpt_dsec.answers.errors import AnnotateError
 from egpt_dsec.answers.tokens import FAMILIES
 from egpt_dsec.humanize import text_table
@@ -45,22 +45,10 @@ def ask_plan(
             f"--model {settings.model!r} names no model family whose image tokens are "
             f"known; name one with --model-family ({', '.join(FAMILIES)})"
         )
-    image = settings.image
-    return AskPlan(
-        family=family,
-        frames=settings.frames,
-        reference_only=settings.frame_pick == "image_idx",
-        event_images=settings.event_images,
-        video=settings.video,
-        video_frames=options.video_frames,
-        size=image.size,
-        max_side=image.max_side,
-        detail=image.detail,
-        labels=settings.labels,
-        questions=questions,
-        asked_per_clip=1 if select == "one" else len(questions),
-        template=settings.prompt_template,
-    )
+    return ask_plan_of(
+        settings.to_json(), questions, select, settings.prompt_template, family,
+        options.video_frames,
+    )  # fmt: skip
 
 
 def dry_run(

@@ -18,6 +18,7 @@ from pathlib import Path
 from egpt_dsec.annotate.model import ClipToAsk
 from egpt_dsec.answers.errors import AnnotateError
 from egpt_dsec.answers.prompts import DEFAULT_TEMPLATE as DEFAULT_TEMPLATE  # the built-in ones
+from egpt_dsec.answers.prompts import EVEN as EVEN  # the frame picks, shared with the cost
 from egpt_dsec.answers.prompts import (
     EVENT_LABEL,
     EVENTS_LEGEND,
@@ -29,6 +30,8 @@ from egpt_dsec.answers.prompts import (
     VIDEO_LABEL,
     VIDEO_LEGEND,
 )
+from egpt_dsec.answers.prompts import FRAME_PICKS as FRAME_PICKS
+from egpt_dsec.answers.prompts import IMAGE_IDX as IMAGE_IDX
 from egpt_dsec.answers.prompts import LEGACY_TEMPLATE as LEGACY_TEMPLATE
 
 PROMPT_VERSION = 2
@@ -40,8 +43,6 @@ PLACEHOLDERS = (
     "{event_image_count}",
     "{legend}",
 )
-EVEN, IMAGE_IDX = "even", "image_idx"
-FRAME_PICKS = (EVEN, IMAGE_IDX)
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,16 @@ its last block. ``--select one`` asks one question a clip: nothing to reuse.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from egpt_dsec.answers.prompts import (
     EVENT_LABEL,
     EVENTS_LEGEND,
     FRAME_LABEL,
     FRAMES_LEGEND,
+    IMAGE_IDX,
     STYLE_LEGENDS,
     VIDEO_LABEL,
     VIDEO_LEGEND,
@@ -71,6 +73,44 @@ class AskPlan:
     def sent(self, width: int, height: int) -> Size:
         """The size an image is sent at (never enlarged by a max side)."""
         return sent_size(width, height, self.size, self.max_side)
+
+
+def ask_plan_of(
+    settings: Mapping[str, Any],
+    questions: tuple[str, ...],
+    select: str,
+    template: str,
+    family: str,
+    video_frames: int = SERVER_VIDEO_FRAMES,
+) -> AskPlan:
+    """The ask plan of answer settings in their recorded form (``AnswerSettings.to_json``),
+    for a run about to start and for one recorded beside the output alike."""
+    size, max_side = _size_of_label(str(settings.get("image_size", "original")))
+    return AskPlan(
+        family=family,
+        frames=int(settings.get("frames", 8)),
+        reference_only=settings.get("frame_pick") == IMAGE_IDX,
+        event_images=bool(settings.get("event_images")),
+        video=bool(settings.get("video")),
+        video_frames=video_frames,
+        size=size,
+        max_side=max_side,
+        detail=settings.get("image_detail"),
+        labels=bool(settings.get("labels", True)),
+        questions=questions,
+        asked_per_clip=1 if select == "one" else len(questions),
+        template=template,
+    )
+
+
+def _size_of_label(label: str) -> tuple[Size | None, int | None]:
+    """``640x480`` -> a size, ``max336`` -> a max side, ``original`` -> neither."""
+    if label.startswith("max"):
+        return None, int(label[3:])
+    if "x" in label:
+        width, height = label.split("x")
+        return (int(width), int(height)), None
+    return None, None
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,9 @@ LEGACY_TEMPLATE = """Here is a camera image:
 {images}
 Question: {question}"""
 
+# Which frames a request shows: spread evenly over the clip, or its image_idx frame alone.
+EVEN, IMAGE_IDX = "even", "image_idx"
+FRAME_PICKS = (EVEN, IMAGE_IDX)
 FRAMES_LEGEND = "Camera frames are labelled with their time from the start of the clip."
 VIDEO_LEGEND = "The video holds the clip's camera frames, {fps:g} a second."
 EVENTS_LEGEND = (

@@ -9,10 +9,9 @@ import logging
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from egpt_dsec.answers.active import read_active
-from egpt_dsec.answers.cost import AskPlan, ClipShape, CostTable, estimate
+from egpt_dsec.answers.cost import AskPlan, ClipShape, CostTable, ask_plan_of, estimate
 from egpt_dsec.answers.prompts import DEFAULT_TEMPLATE
 from egpt_dsec.answers.questions import DEFAULT_QUESTIONS
 from egpt_dsec.answers.tokens import family_of
@@ -105,39 +104,10 @@ def recorded_plan(out: Path) -> tuple[AskPlan, str]:
         ), DEFAULT_MODEL
     template = state.answer_template_file(active.key)
     text = template.read_text(encoding="utf-8") if template.is_file() else DEFAULT_TEMPLATE
-    return plan_from_settings(
-        active.settings, active.choices.questions, active.choices.select, text
-    ), active.model
-
-
-def plan_from_settings(
-    settings: dict[str, Any], questions: tuple[str, ...], select: str, template: str
-) -> AskPlan:
-    """The ask plan of recorded answer settings (``AnswerSettings.to_json``)."""
-    size, max_side = _size(str(settings.get("image_size", "original")))
-    return AskPlan(
-        family=family_of(str(settings.get("model", ""))) or "qwen2.5-vl",
-        frames=int(settings.get("frames", 8)),
-        reference_only=settings.get("frame_pick") == "image_idx",
-        event_images=bool(settings.get("event_images")),
-        video=bool(settings.get("video")),
-        size=size,
-        max_side=max_side,
-        detail=settings.get("image_detail"),
-        labels=bool(settings.get("labels", True)),
-        questions=questions,
-        asked_per_clip=1 if select == "one" else len(questions),
-        template=template,
-    )
-
-
-def _size(label: str) -> tuple[tuple[int, int] | None, int | None]:
-    if label.startswith("max"):
-        return None, int(label[3:])
-    if "x" in label:
-        width, height = label.split("x")
-        return (int(width), int(height)), None
-    return None, None
+    settings = active.settings
+    family = family_of(str(settings.get("model", ""))) or "qwen2.5-vl"
+    plan = ask_plan_of(settings, active.choices.questions, active.choices.select, text, family)
+    return plan, active.model
 
 
 def cost_of(
