@@ -12,6 +12,12 @@ def csv_list(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
+def csv_or_all(values: tuple[str, ...] | None) -> str:
+    """The inverse of ``csv_list`` for an option whose absence means all: ``all`` or
+    ``a,b``."""
+    return "all" if values is None else ",".join(values)
+
+
 def size(text: str) -> tuple[int, int]:
     """``WIDTHxHEIGHT`` -> ``(width, height)``."""
     try:

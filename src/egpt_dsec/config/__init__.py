@@ -62,10 +62,6 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(value)
 
 
-def _csv(values: tuple[str, ...] | None) -> str:
-    return "all" if values is None else ",".join(values)
-
-
 @dataclass(frozen=True)
 class BuildConfig:
     """Everything a build needs; equal configs give byte-identical outputs."""
@@ -93,7 +89,7 @@ class BuildConfig:
         help="splits to build",
         example="train",
         parse=argtypes.csv_list,
-        show=_csv,
+        show=argtypes.csv_or_all,
         metavar="LIST",
         group=INPUT,
     )
@@ -103,7 +99,7 @@ class BuildConfig:
         help="sequences to build",
         example="interlaken_00_c,zurich_city_04_a",
         parse=argtypes.csv_list,
-        show=_csv,
+        show=argtypes.csv_or_all,
         metavar="LIST",
         group=INPUT,
     )

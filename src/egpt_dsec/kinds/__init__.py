@@ -47,11 +47,6 @@ FILE_KINDS: tuple[Kind, ...] = tuple(k for k in KINDS if k.per_clip)
 FILE_KIND_NAMES: tuple[str, ...] = tuple(k.name for k in FILE_KINDS)
 
 
-def kinds_named(names: tuple[str, ...] | list[str] | set[str]) -> tuple[Kind, ...]:
-    """The kinds of ``names``, in registry order (unknown names are left out)."""
-    return tuple(k for k in KINDS if k.name in names)
-
-
 __all__ = [
     "BY_NAME",
     "CARD",
@@ -79,5 +74,4 @@ __all__ = [
     "Problem",
     "UnitContext",
     "UnitWriter",
-    "kinds_named",
 ]

@@ -52,17 +52,9 @@ LABELS_TRAINER, CHOICES_TRAINER = "EventGPT (label questions)", "multiple choice
 LABELS_PREFIX, CHOICES_PREFIX = "labels_", "labels_mc_"
 
 
-def _tasks(text: str) -> tuple[str, ...]:
-    return argtypes.csv_list(text)
-
-
 def _duration_labels(text: str) -> tuple[str, ...]:
     """``1s,500ms`` -> ``("500ms", "1s")`` (labels: the options record holds them as is)."""
     return tuple(d.label for d in argtypes.durations(text))
-
-
-def _csv(values: tuple[str, ...] | None) -> str:
-    return "all" if values is None else ",".join(values)
 
 
 @dataclass(frozen=True)
@@ -72,7 +64,7 @@ class LabelQaOptions:
         flag="--tasks",
         help=f"label tasks to ask, of {', '.join(TASKS)}",
         example="count,presence",
-        parse=_tasks,
+        parse=argtypes.csv_list,
         show=",".join,
         metavar="LIST",
     )
@@ -82,7 +74,7 @@ class LabelQaOptions:
         help="splits to ask label questions about",
         example="test",
         parse=argtypes.csv_list,
-        show=_csv,
+        show=argtypes.csv_or_all,
         metavar="LIST",
     )
     label_durations: tuple[str, ...] | None = option(
@@ -91,7 +83,7 @@ class LabelQaOptions:
         help="durations to ask label questions about",
         example="1s,4s",
         parse=_duration_labels,
-        show=_csv,
+        show=argtypes.csv_or_all,
         metavar="LIST",
     )
     multiple_choice: bool = option(

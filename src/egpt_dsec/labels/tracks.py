@@ -116,7 +116,3 @@ class Tracks:
 
 
 _FIELDS = ("t", *_CORNERS, "class_id", "track_id")
-
-
-def empty_tracks() -> Tracks:
-    return Tracks.from_store(np.empty(0, dtype=STORE_DTYPE))

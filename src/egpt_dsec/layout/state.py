@@ -165,10 +165,5 @@ class StateLayout:
         return self.root / "source.json"
 
     @property
-    def command_file(self) -> Path:
-        """The command line of the last build (for the dataset card)."""
-        return self.root / "command.txt"
-
-    @property
     def lock_file(self) -> Path:
         return self.root / "lock"
