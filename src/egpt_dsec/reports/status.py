@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from egpt_dsec.answers.cost import cost_json
-from egpt_dsec.config.record import load_options
+from egpt_dsec.config.record import recorded_config
 from egpt_dsec.durations import Duration
 from egpt_dsec.humanize import text_table
-from egpt_dsec.kinds import JSON, KINDS, MP4
-from egpt_dsec.kinds.mp4 import VIDEO_LLAVA_FRAMES
+from egpt_dsec.kinds import JSON, KINDS, MP4, VIDEO
 from egpt_dsec.layout.state import StateLayout
 from egpt_dsec.reports.answer_cost import output_cost
 from egpt_dsec.reports.answer_counts import annotation_status
@@ -27,7 +26,6 @@ from egpt_dsec.state.manifest import Manifest, read_rows
 from egpt_dsec.state.plans import stored_plans
 from egpt_dsec.state.running import running
 
-MIN_FRAMES = f"{MP4.name}.min_frames"
 ANSWER_COLUMNS = ("answered", "kept", "filtered", "failed")
 
 
@@ -131,18 +129,16 @@ def _count_done(
         row = _row(rows, split, duration)
         for kind in done & set(kinds):
             row.done[kind] = row.done.get(kind, 0) + 1
-    min_frames = _min_video_frames(state)
     for key in by_clip.keys() - frames.keys():
         rows[(key[0], key[2])].empty += 1
+    if not frames:
+        return
+    # Whether a clip got a kind's files is the kind's own rule, with the options it was
+    # built with (a manifest with clips comes from a build that recorded them).
+    video, mp4 = (k.options_of(recorded_config(state, k.name)) for k in (VIDEO, MP4))
     for (split, _, duration, _), count in frames.items():
-        rows[(split, duration)].no_frame += count == 0
-        rows[(split, duration)].no_mp4 += count < min_frames
-
-
-def _min_video_frames(state: StateLayout) -> int:
-    """The MP4s' --min-video-frames as recorded (clips with fewer frames get none)."""
-    recorded = load_options(state).get(MP4.name, {})
-    return int(recorded.get(MIN_FRAMES, VIDEO_LLAVA_FRAMES))
+        rows[(split, duration)].no_frame += not VIDEO.writes_for(count, video)
+        rows[(split, duration)].no_mp4 += not MP4.writes_for(count, mp4)
 
 
 def _total(rows: list[StatusRow], kinds: list[str]) -> StatusRow:
