@@ -207,6 +207,10 @@ class Kind:
         """Whether a finished clip has this kind's file(s)."""
         return not record.empty and self.writes_for(record.frame_stop - record.frame_start, options)
 
+    def has_files(self, record: ClipRecord, options: Any) -> bool:
+        """The clip's record says this kind is done, and done means files for this clip."""
+        return self.name in record.components and self.writes(record, options)
+
     # --- JSON entries ---------------------------------------------------------------------
 
     def entry_fields(self, entry: ClipEntry, place: Place, options: Any) -> dict[str, Any]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
 
 from egpt_dsec import __version__
 from egpt_dsec.answers.provenance import read_provenance
@@ -26,7 +25,6 @@ from egpt_dsec.kinds.mp4 import MP4
 from egpt_dsec.layout.output import ANNOTATION_FILES, PROVENANCE_JSON, OutputLayout
 from egpt_dsec.layout.state import StateLayout
 from egpt_dsec.source.discover import source_record
-from egpt_dsec.state.manifest import ClipRecord
 from egpt_dsec.writers.card import dataset_card
 from egpt_dsec.writers.card_facts import (
     EVENTGPT,
@@ -94,14 +92,9 @@ def _counts(ctx: DatasetContext) -> dict[tuple[str, str], list[int]]:
                 continue
             row[0] += 1
             row[2] += r.frame_stop == r.frame_start
-            row[3] += mp4 is not None and not _has_mp4(r, mp4)
+            row[3] += mp4 is not None and not MP4.has_files(r, mp4)
             row[4] += r.num_events
     return rows
-
-
-def _has_mp4(record: ClipRecord, options: Any) -> bool:
-    """As the Video-LLaVA files decide: the clip has an MP4."""
-    return MP4.name in record.components and MP4.writes(record, options)
 
 
 def _seconds(ctx: DatasetContext) -> dict[tuple[str, str], float]:

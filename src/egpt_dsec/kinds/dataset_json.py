@@ -217,7 +217,7 @@ def annotation_items(
         entries, key=lambda e: (Duration.parse(e.record.duration), e.sequence, e.record.clip)
     )
     mp4 = ctx.options_of(MP4)
-    with_mp4 = [e for e in ordered if MP4.name in e.record.components and MP4.writes(e.record, mp4)]
+    with_mp4 = [e for e in ordered if MP4.has_files(e.record, mp4)]
     return (
         [eventgpt_item(e, ctx, questions, place) for e in ordered],
         [videollava_item(e, questions, place) for e in with_mp4],

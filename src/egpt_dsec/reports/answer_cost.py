@@ -9,6 +9,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from egpt_dsec.answers.active import read_active
 from egpt_dsec.answers.cost import AskPlan, ClipShape, CostTable, ask_plan_of, estimate
@@ -50,11 +51,13 @@ def output_shapes(out: Path, selection: Selection = (None, None, None)) -> list[
             if (split, sequence) not in sizes:
                 sizes[(split, sequence)] = _frame_size(config, out, split, sequence, r)
             size = sizes[(split, sequence)]
-            shapes.append(_shape(split, r, size, video_size(*size, mp4.size)))
+            shapes.append(_shape(split, r, size, video_size(*size, mp4.size), mp4))
     return shapes
 
 
-def _shape(split: str, r: ClipRecord, size: tuple[int, int], video: tuple[int, int]) -> ClipShape:
+def _shape(
+    split: str, r: ClipRecord, size: tuple[int, int], video: tuple[int, int], mp4: Any
+) -> ClipShape:
     return ClipShape(
         split=split,
         duration=r.duration,
@@ -62,7 +65,7 @@ def _shape(split: str, r: ClipRecord, size: tuple[int, int], video: tuple[int, i
         frame_size=size,
         event_images=r.parts if EVENT_IMAGE.name in r.components else 0,
         event_size=EVENT_IMAGE_SIZE,
-        has_mp4=MP4.name in r.components,
+        has_mp4=MP4.has_files(r, mp4),  # a clip under --min-video-frames has none
         video_size=video,
     )
 
