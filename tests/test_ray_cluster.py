@@ -4,6 +4,7 @@ again elsewhere, and the bytes are those of a local build."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -88,7 +89,9 @@ def test_build_spreads_over_the_nodes(
 
 
 class NodeRemover(threading.Thread):
-    """Removes ``node`` once a job running there has recorded a clip."""
+    """Removes ``node`` while a job running there is mid-way: it has recorded a clip and
+    not ended. The job's worker is frozen first, so it cannot end between the check
+    and the removal (a job unlinks its running marker before it returns)."""
 
     def __init__(self, cluster: Any, node: Any, out: Path) -> None:
         super().__init__(daemon=True)
@@ -102,17 +105,35 @@ class NodeRemover(threading.Thread):
         raylet = psutil.Process(self.node.all_processes["raylet"][0].process.pid)
         deadline = time.monotonic() + 120
         while not self.stop.wait(0.01) and time.monotonic() < deadline:
-            key = next(filter(None, map(_job_of, _children(raylet))), None)
-            if key is not None and self._recorded(key):
-                self.victim = key
-                self.cluster.remove_node(self.node, allow_graceful=False)
-                return
+            for worker in _children(raylet):
+                key = _job_of(worker)
+                if key is not None and self._cut_short(worker, key):
+                    return
+
+    def _cut_short(self, worker: Any, key: str) -> bool:
+        """Freeze ``worker``; if its job is mid-way, remove the node, else let it run."""
+        import psutil
+
+        try:
+            worker.suspend()
+        except psutil.Error:
+            return False
+        if not (self._recorded(key) and self._running(key)):
+            with contextlib.suppress(psutil.Error):
+                worker.resume()
+            return False
+        self.victim = key
+        self.cluster.remove_node(self.node, allow_graceful=False)
+        with contextlib.suppress(psutil.Error):
+            worker.kill()  # gone with its node, frozen or not
+        return True
 
     def _recorded(self, key: str) -> bool:
-        split, unit = key.split("/")
-        sequence, _, shard = unit.partition("@")
-        path = self.state.manifest_file(split, sequence, shard)
+        path = self.state.manifest_file(*_unit_of(key))
         return path.is_file() and path.stat().st_size > 0
+
+    def _running(self, key: str) -> bool:
+        return self.state.running_marker(*_unit_of(key)).is_file()
 
     def __enter__(self) -> NodeRemover:
         self.start()
@@ -121,6 +142,13 @@ class NodeRemover(threading.Thread):
     def __exit__(self, *exc: object) -> None:
         self.stop.set()
         self.join()
+
+
+def _unit_of(key: str) -> tuple[str, str, str]:
+    """(split, sequence, shard) of a job key ``split/sequence@shard``."""
+    split, unit = key.split("/")
+    sequence, _, shard = unit.partition("@")
+    return split, sequence, shard
 
 
 def _children(process: Any) -> list[Any]:
