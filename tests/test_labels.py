@@ -21,11 +21,12 @@ from annotate_fixtures import annotate_args, built_output, output_copy
 from annotate_fixtures import run_cli as run_annotate
 from egpt_dsec.cli import main
 from egpt_dsec.config import BuildConfig
-from egpt_dsec.durations import DEFAULT_DURATIONS
+from egpt_dsec.durations import DEFAULT_DURATIONS, Duration
+from egpt_dsec.humanize import format_bytes
 from egpt_dsec.kinds.label_qa import LabelQaOptions
 from egpt_dsec.labels import TASKS, Tracks, clip_objects, describe_objects
 from egpt_dsec.layout.dsec import SequenceFiles, sequence_folder
-from egpt_dsec.layout.output import OutputLayout
+from egpt_dsec.layout.output import LABEL_FILES, OutputLayout
 from egpt_dsec.layout.state import StateLayout
 from egpt_dsec.pipeline import build
 from egpt_dsec.reports.status import collect_status, format_table
@@ -348,11 +349,27 @@ def test_status_and_the_card_show_the_questions_and_their_answers(
         assert f"config_name: {name}" in card
         loaded = datasets.load_dataset(str(out), name)
         assert set(loaded) == {"train", "test"} and loaded["train"].num_rows > 0
+    assert _card_cell(card, "train", "1s", "label_qa") == format_bytes(
+        sum(_size(OutputLayout(out).duration_dir("train", Duration.parse("1s")) / name)
+            for name in LABEL_FILES)
+    )  # fmt: skip
     item = datasets.load_dataset(str(out), "labels_mc_1s")["train"][0]
     assert len(item["options"]) == 4 and 0 <= item["answer"] < 4
     assert "raw event view" in json.dumps(
         json.loads(OutputLayout(out).label_summary_json("train", DEFAULT_DURATIONS[0]).read_text())
     )
+
+
+def _card_cell(card: str, split: str, duration: str, column: str) -> str:
+    """The card's statistics cell of ``column`` in the row of ``split`` and ``duration``."""
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in card.splitlines()]
+    head = next(r for r in rows if r[:2] == ["split", "duration"])
+    row = next(r for r in rows if r[:2] == [split, duration])
+    return row[head.index(column)]
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size
 
 
 def test_a_clips_objects_are_one_call_away(outputs: dict[str, BuildConfig]) -> None:

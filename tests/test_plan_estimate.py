@@ -13,11 +13,12 @@ import pytest
 
 from egpt_dsec.cli import main
 from egpt_dsec.config import BuildConfig
-from egpt_dsec.durations import parse_durations
+from egpt_dsec.durations import Duration, parse_durations
 from egpt_dsec.humanize import format_bytes
-from egpt_dsec.kinds import FILE_KINDS, JSON
+from egpt_dsec.kinds import DEFAULT_COMPONENTS, FILE_KINDS, JSON
 from egpt_dsec.kinds.contexts import CostModel, Throughput
-from egpt_dsec.layout.output import DATASET_CARD
+from egpt_dsec.kinds.label_qa import LABEL_QA
+from egpt_dsec.layout.output import DATASET_CARD, LABEL_FILES, OutputLayout
 from egpt_dsec.layout.state import STATE_DIR
 from egpt_dsec.machine import available_cores
 from egpt_dsec.pipeline import build
@@ -144,8 +145,13 @@ def files_under(out: Path) -> int:
 
 @pytest.mark.parametrize(
     "options",
-    [[], ["--event-format", "ref"], ["--frames", "copy"]],
-    ids=["default", "ref", "frames-copy"],
+    [
+        [],
+        ["--event-format", "ref"],
+        ["--frames", "copy"],
+        ["--components", f"{','.join(DEFAULT_COMPONENTS)},label_qa", "--multiple-choice"],
+    ],
+    ids=["default", "ref", "frames-copy", "label-qa"],
 )
 def test_the_plan_counts_exactly_the_files_the_build_writes_and_prints(
     root: Path, tmp_path: Path, options: list[str], capsys: pytest.CaptureFixture[str]
@@ -164,6 +170,23 @@ def test_the_plan_counts_exactly_the_files_the_build_writes_and_prints(
     assert re.search(r"^plan: .* files, [\d,.]+ [kMGT]?B of ", printed, re.M), printed
     assert "MiB" not in printed and "GiB" not in printed
     assert built[2] == format_bytes(sum(written_bytes(out).values()) + card_bytes(out))
+
+
+def test_the_plan_counts_the_label_files_to_the_byte(
+    root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    args = ["--dsec-root", str(root), "--out", str(out), "--durations", "500ms,2s"]
+    args += ["--components", "event_npy,label_qa", "--multiple-choice", "--workers", "1"]
+    assert main(["plan", *args, "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert main(["build", *args]) == 0
+    layout = OutputLayout(out)
+    for row in rows:
+        folder = layout.duration_dir(row["split"], Duration.parse(row["duration"]))
+        written = [folder / name for name in LABEL_FILES if (folder / name).is_file()]
+        assert len(written) == 3 == row["files"][LABEL_QA.name], row
+        assert row["bytes"][LABEL_QA.name] == sum(p.stat().st_size for p in written) > 0
 
 
 def card_bytes(out: Path) -> int:

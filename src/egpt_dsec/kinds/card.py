@@ -20,9 +20,9 @@ from egpt_dsec.answers.provenance import read_provenance
 from egpt_dsec.durations import Duration
 from egpt_dsec.fs import write_if_changed
 from egpt_dsec.kinds.base import DatasetContext, Kind
-from egpt_dsec.kinds.label_qa import label_configs, read_summaries
+from egpt_dsec.kinds.label_qa import LABEL_QA, label_configs, read_summaries
 from egpt_dsec.kinds.mp4 import MP4
-from egpt_dsec.layout.output import ANNOTATION_FILES, PROVENANCE_JSON, OutputLayout
+from egpt_dsec.layout.output import ANNOTATION_FILES, LABEL_FILES, PROVENANCE_JSON, OutputLayout
 from egpt_dsec.layout.state import StateLayout
 from egpt_dsec.source.discover import source_record
 from egpt_dsec.writers.card import dataset_card
@@ -55,7 +55,7 @@ class CardKind(Kind):
             options=ctx.options,
             configs=hf_configs(layout, ctx.splits) + label_configs(layout, ctx.splits),
             stats=stats,
-            kinds=(*clip_kinds, "json"),
+            kinds=(*clip_kinds, "json", *_labelled(stats)),
             clip_kinds=clip_kinds,
             entries=entry_count(stats, answers),
             split_bytes={s: _split_bytes(layout, s) for s in ctx.splits},
@@ -74,6 +74,11 @@ class CardKind(Kind):
 
 
 CARD = CardKind("card", per_dataset=True, checked_by="rewritten whole by every build")
+
+
+def _labelled(stats: list[GroupStats]) -> tuple[str, ...]:
+    """The label files' column, when a group has them."""
+    return (LABEL_QA.name,) if any(LABEL_QA.name in s.bytes for s in stats) else ()
 
 
 def _synth(ctx: DatasetContext) -> tuple[str, ...] | None:
@@ -128,6 +133,9 @@ def group_stats(ctx: DatasetContext) -> list[GroupStats]:
         }
         folder = layout.duration_dir(split, duration)
         sizes["json"] = sum(_size(folder / name) for name in (*ANNOTATION_FILES, PROVENANCE_JSON))
+        labels = sum(_size(folder / name) for name in LABEL_FILES)
+        if labels:
+            sizes[LABEL_QA.name] = labels
         stats.append(
             GroupStats(
                 split=split,

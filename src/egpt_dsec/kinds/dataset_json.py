@@ -141,10 +141,14 @@ JSON = JsonKind(
 
 
 def planned_json(ctx: DatasetContext) -> dict[tuple[str, str], Cost]:
-    """Files and bytes of the JSON files (no answers yet), per split and duration; a
-    split's combined files are counted with its shortest duration."""
+    """Files and bytes of the JSON files (no answers yet), per split and duration."""
+    return cost_by_group(ctx, JSON.dataset_files(ctx, None))
+
+
+def cost_by_group(ctx: DatasetContext, files: list[JsonFile]) -> dict[tuple[str, str], Cost]:
+    """Files and bytes of per-dataset files, per split and duration; a split's combined
+    files are counted with its shortest duration."""
     rows: dict[tuple[str, str], Cost] = {}
-    files = JSON.dataset_files(ctx, None)
     labels: dict[str, list[Duration]] = defaultdict(list)
     for file in files:
         at = ctx.layout.locate(file.path)

@@ -26,9 +26,11 @@ from egpt_dsec import argtypes
 from egpt_dsec.durations import Duration
 from egpt_dsec.fs import ensure_inside, remove_path, write_if_changed
 from egpt_dsec.kinds.base import WINDOWS, ClipEntry, DatasetContext, FollowUp, Kind
+from egpt_dsec.kinds.contexts import Cost
 from egpt_dsec.kinds.dataset_json import (
     JsonFile,
     clip_entries,
+    cost_by_group,
     entry_id,
     eventgpt_item,
     in_kind_folder,
@@ -148,9 +150,14 @@ class LabelQaKind(Kind):
 
     def dataset_files(self, ctx: DatasetContext) -> list[JsonFile]:
         """Every label file the dataset holds, with its bytes (from the kept labels)."""
-        options: LabelQaOptions = ctx.options_of(self)
         store = LabelStore(StateLayout(ctx.layout.root))
-        index, tracks = store.index(), store.load_all()
+        return self.files_of_labels(ctx, store.index(), store.load_all())
+
+    def files_of_labels(
+        self, ctx: DatasetContext, index: Index, tracks: dict[tuple[str, str], Tracks]
+    ) -> list[JsonFile]:
+        """The label files ``index`` and ``tracks`` give for the clips of ``ctx``."""
+        options: LabelQaOptions = ctx.options_of(self)
         files: list[JsonFile] = []
         grouped = clip_entries(ctx)
         for split, label in sorted(grouped, key=lambda g: (g[0], Duration.parse(g[1]))):
@@ -190,24 +197,38 @@ LABEL_QA = LabelQaKind(
 def collect(ctx: DatasetContext) -> Index:
     """Read, check and keep every built sequence's labels; one bad file fails alone."""
     store = LabelStore(StateLayout(ctx.layout.root))
+    index, tracks = read_labels(ctx)
+    for (split, sequence), found in sorted(tracks.items()):
+        store.save(split, sequence, found)
+    store.save_index(index)
+    store.forget_others(index)
+    return index
+
+
+def read_labels(ctx: DatasetContext) -> tuple[Index, dict[tuple[str, str], Tracks]]:
+    """Every sequence's labels from the DSEC root (read only), in the build's view, and
+    what was found per sequence: labels, none, or a file that failed (logged)."""
     view = _view(ctx)
     index: Index = {}
+    tracks: dict[tuple[str, str], Tracks] = {}
     for split, sequence in sorted(ctx.records):
         folder = sequence_folder(ctx.dsec_root, split, sequence)
         try:
-            tracks = sequence_labels(folder, ctx.camera, view == RECTIFIED)
+            found = sequence_labels(folder, ctx.camera, view == RECTIFIED)
         except InputError as exc:
             log.error("%s/%s: %s", split, sequence, exc)
             index[(split, sequence)] = SequenceLabels(FAILED, view, str(exc))
             continue
-        if tracks is None:
-            index[(split, sequence)] = SequenceLabels(MISSING, view)
-            continue
-        store.save(split, sequence, tracks)
-        index[(split, sequence)] = SequenceLabels(FOUND, view)
-    store.save_index(index)
-    store.forget_others(index)
-    return index
+        index[(split, sequence)] = SequenceLabels(MISSING if found is None else FOUND, view)
+        if found is not None:
+            tracks[(split, sequence)] = found
+    return index, tracks
+
+
+def planned_labels(ctx: DatasetContext) -> dict[tuple[str, str], Cost]:
+    """Files and bytes of the label files, per split and duration, from the planned
+    clips and the labels in the DSEC root."""
+    return cost_by_group(ctx, LABEL_QA.files_of_labels(ctx, *read_labels(ctx)))
 
 
 def _questions(

@@ -14,6 +14,7 @@ from egpt_dsec.durations import Duration
 from egpt_dsec.kinds import CARD, JSON, KIND_NAMES, DatasetContext
 from egpt_dsec.kinds.contexts import Cost, CostModel, Throughput, Workload
 from egpt_dsec.kinds.dataset_json import planned_json
+from egpt_dsec.kinds.label_qa import LABEL_QA, planned_labels
 from egpt_dsec.kinds.video import kept_frames
 from egpt_dsec.machine import available_cores
 from egpt_dsec.pipeline.preflight import preflight
@@ -59,6 +60,7 @@ class BuildEstimate:
     workers: int  # --workers
     cores: int  # the cores this process may use
     failures: list[str] = field(default_factory=list)  # sequences that cannot be read
+    kinds: tuple[str, ...] = KIND_NAMES  # the kinds built, in registry order
 
     @property
     def bytes(self) -> float:
@@ -124,7 +126,7 @@ def estimate_build(
     rows: dict[tuple[str, str], Row] = {}
     for f in facts:
         add_sequence(rows, f.source.split, f.plan, f.events, config, model)
-    _add_json(rows, facts, config)
+    _add_dataset_files(rows, facts, config)
     ordered = sorted(rows.values(), key=lambda r: (r.split, Duration.parse(r.duration)))
     if config.wants(CARD.name) and ordered:  # counted with the first row, as JSON files are
         ordered[0].add(CARD, Cost(1, CARD_BYTES[0] + CARD_BYTES[1] * len(ordered)))
@@ -132,14 +134,18 @@ def estimate_build(
     return BuildEstimate(
         ordered, _total(ordered), sum(len(f.plan.clips) for f in facts),
         free_space(config.out), cpu, disk, config.workers, available_cores(), failures,
+        tuple(k.name for k in config.kinds),
     )  # fmt: skip
 
 
-def _add_json(
+def _add_dataset_files(
     rows: dict[tuple[str, str], Row], facts: list[SequenceFacts], config: BuildConfig
 ) -> None:
-    """The JSON files, rendered by the JSON kind's own writer from the planned clips."""
-    if not config.wants(JSON.name):
+    """The JSON and label files, rendered by their kinds' own writers from the planned
+    clips (the labels read from the DSEC root)."""
+    planners = [(k, f) for k, f in ((JSON, planned_json), (LABEL_QA, planned_labels))
+                if config.wants(k.name)]  # fmt: skip
+    if not planners:
         return
     kinds = tuple((k, config.options_of(k)) for k in config.kinds)
     records = {
@@ -150,9 +156,9 @@ def _add_json(
     }
     splits = sorted({f.source.split for f in facts})
     ctx = DatasetContext(config.output, config.dsec_root, config.camera, kinds, records, splits)
-    for (split, label), cost in planned_json(ctx).items():
-        row = rows.setdefault((split, label), Row(split, label))
-        row.add(JSON, cost)
+    for kind, planned in planners:
+        for (split, label), cost in planned(ctx).items():
+            rows.setdefault((split, label), Row(split, label)).add(kind, cost)
 
 
 def planned_record(clip: Clip, events: int, config: BuildConfig) -> ClipRecord:

@@ -6,22 +6,22 @@ from __future__ import annotations
 import json
 
 from egpt_dsec.humanize import format_bytes, format_duration, text_table
-from egpt_dsec.kinds import KIND_NAMES
 from egpt_dsec.reports.plan.collect import BuildEstimate
 from egpt_dsec.reports.plan.cost import Row
 
 
-def _cells(row: Row) -> list[str]:
+def _cells(row: Row, kinds: tuple[str, ...]) -> list[str]:
     return [
         row.split, row.duration, f"{row.clips + row.empty:,}", f"{row.empty:,}",
-        f"{sum(row.files.values()):,}", *(format_bytes(row.bytes[k]) for k in KIND_NAMES),
+        f"{sum(row.files.values()):,}", *(format_bytes(row.bytes[k]) for k in kinds),
         format_bytes(sum(row.bytes.values())),
     ]  # fmt: skip
 
 
 def format_plan(e: BuildEstimate) -> str:
-    header = ["split", "duration", "clips", "empty", "files", *KIND_NAMES, "total"]
-    text = text_table([header, *(_cells(r) for r in e.rows), _cells(e.total)])
+    """The table shows the kinds built; the JSON form every kind."""
+    header = ["split", "duration", "clips", "empty", "files", *e.kinds, "total"]
+    text = text_table([header, *(_cells(r, e.kinds) for r in e.rows), _cells(e.total, e.kinds)])
     return "\n".join([*text, "", summary(e), *(f"cannot plan {f}" for f in e.failures)])
 
 
