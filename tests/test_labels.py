@@ -341,7 +341,7 @@ def test_status_and_the_card_show_the_questions_and_their_answers(
     text = format_table(status)
     assert "label questions (raw event view):" in text
     presence = next(line for line in text.splitlines() if line.strip().startswith("presence:"))
-    assert re.search(r"no 50% \((\d+)\), yes 50% \(\1\)", presence), presence
+    assert re.search(r"no 50% \(([\d,]+)\), yes 50% \(\1\)", presence), presence
     assert re.search(r"count: 1 \d+% \(\d+\)", text)
     card = OutputLayout(out).card.read_text()
     assert "## Label questions" in card and "| presence | no 50%" in card

@@ -208,7 +208,11 @@ def test_clean_build_passes(clean: BuildConfig) -> None:
     assert report.checked["event_image"] == 5 * report.checked["event_npy"]
     # per duration EventGPT + Video-LLaVA files (2 durations), per split the two combined
     assert report.checked["empty"] > 0 and report.checked["json"] == 6
-    assert "OK:" in format_verify(report)
+    table = format_verify(report)
+    assert "OK:" in table
+    shown = {line.split()[0] for line in table.splitlines()[2:-1]}
+    assert shown == {c for c, n in report.checked.items() if n} | {"records"}
+    assert "event_tensor" not in shown and "mp4" in shown  # a kind not built has no row
     with_source = verify_output(clean.out, clean.dsec_root, workers=2)
     assert with_source.ok(), format_verify(with_source)
     assert with_source.checked == report.checked

@@ -62,6 +62,6 @@ def merge_summaries(summaries: Iterable[dict[str, Any]]) -> dict[str, Any]:
 def distribution_text(answers: dict[str, int]) -> str:
     """``yes 50% (12), no 50% (12)``."""
     total = sum(answers.values())
-    return (
-        ", ".join(f"{k} {100 * n / total:.0f}% ({n})" for k, n in answers.items()) if total else "-"
-    )
+    if not total:
+        return "-"
+    return ", ".join(f"{k} {100 * n / total:.0f}% ({n:,})" for k, n in answers.items())

@@ -29,9 +29,9 @@ def label_groups(out: Path) -> LabelGroups:
 def _row(g: dict[str, Any]) -> list[str]:
     asked = g.get("questions", {})
     return (
-        [g["split"], g["duration"], str(g.get("clips", 0)), str(g.get("clips_asked", 0))]
-        + [str(asked.get(task, 0)) for task in TASKS]
-        + [str(sum(g.get("multiple_choice", {}).values()))]
+        [g["split"], g["duration"], f"{g.get('clips', 0):,}", f"{g.get('clips_asked', 0):,}"]
+        + [f"{asked.get(task, 0):,}" for task in TASKS]
+        + [f"{sum(g.get('multiple_choice', {}).values()):,}"]
     )
 
 

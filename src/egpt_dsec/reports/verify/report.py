@@ -47,9 +47,14 @@ def report_order(p: Problem) -> tuple[str, int, str, int, int, str]:
 
 
 def format_verify(report: VerifyReport, max_listed: int = 200) -> str:
-    """A table (component, checked, bad) and the bad files, at most ``max_listed`` of them."""
+    """A table (component, checked, bad) and the bad files, at most ``max_listed`` of them.
+    A kind with nothing checked and nothing bad (one the build does not write) has no row."""
     rows = [("component", "checked", "bad")]
-    rows += [(c, f"{n:,}", f"{report.bad(c):,}") for c, n in report.checked.items()]
+    rows += [
+        (c, f"{n:,}", f"{report.bad(c):,}")
+        for c, n in report.checked.items()
+        if n or report.bad(c) or c == RECORDS
+    ]
     w = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = [f"{c:<{w[0]}}  {n:>{w[1]}}  {b:>{w[2]}}" for c, n, b in rows]
     lines.insert(1, "-" * len(lines[0]))
