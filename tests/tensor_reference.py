@@ -81,7 +81,24 @@ def voxel(spec, events, t0, t1, hw) -> np.ndarray:
                 weight = (span - abs(num - b * span)) / span  # 1 - |t* - b|, one rounding
                 sign = 1 if p else -1
                 grid[b, y, x] = np.float32(grid[b, y, x] + np.float32(sign * weight))
+    if spec.normalize:
+        return normalized(grid)
     return np.clip(grid, -65504, 65504).astype(np.float16)
+
+
+def normalized(grid: np.ndarray) -> np.ndarray:
+    """DSEC's normalize=True: over the n non-zero cells, (v - mean) / std with the n - 1
+    deviation (v - mean when it is 0 or n is 1); exact sums, each cell in float64."""
+    cells = [tuple(c) for c in np.argwhere(grid != 0).tolist()]
+    values = [float(grid[c]) for c in cells]
+    n = len(values)
+    mean = math.fsum(values) / n if n else 0.0
+    std = math.sqrt(math.fsum((v - mean) * (v - mean) for v in values) / (n - 1)) if n > 1 else 0
+    out = np.zeros(grid.shape, dtype=np.float16)
+    for c, v in zip(cells, values, strict=True):
+        value = (v - mean) / std if std > 0 else v - mean
+        out[c] = np.float16(min(max(value, -65504.0), 65504.0))
+    return out
 
 
 def timesurface(spec, events, t0, t1, hw) -> np.ndarray:

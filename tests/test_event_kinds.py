@@ -28,7 +28,9 @@ from reference import reference_events
 from tensor_reference import reference_tensor
 
 DURATIONS = parse_durations("500ms,2s")
-SPECS = parse_tensor_specs("voxel:5,histogram:10:10,frames:4,countframes:3,timesurface:2")
+SPECS = parse_tensor_specs(
+    "voxel:5,voxel:3:norm,histogram:10:10,frames:4,countframes:3,timesurface:2"
+)
 SLOW_REFERENCE_EVENTS = 60_000  # clips up to this size are also checked by per-event loops
 
 

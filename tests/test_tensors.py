@@ -28,6 +28,7 @@ BINS = (1, 2, 5, 10, 33)
 # Every kind, plus the two optional parameters (a low cutoff that saturates, a tau).
 KIND_TEXTS = ("voxel", "histogram", "histogram:*:3", "frames", "countframes", "timesurface")
 KIND_TEXTS += ("timesurface:*:700us",)
+NORM = "voxel:*:norm"  # holds its whole grid: not in the bounded-memory tests
 T0 = 1_700_000_000_000  # an absolute µs time like DSEC's
 
 
@@ -127,10 +128,11 @@ def assert_same(got: np.ndarray, want: np.ndarray) -> None:
 
 def test_specs_parse_sort_dedupe_and_round_trip() -> None:
     text = "timesurface:4:50ms, voxel:5,histogram:10,frames:8,countframes:8,voxel:5,"
-    text += "histogram:10:255,timesurface:4,timesurface:4:50000us,histogram:2:10"
+    text += "histogram:10:255,timesurface:4,timesurface:4:50000us,histogram:2:10,voxel:5:NORM"
     specs = parse_tensor_specs(text)
     assert [s.text for s in specs] == [
         "voxel:5",
+        "voxel:5:norm",
         "histogram:2:10",
         "histogram:10",
         "frames:8",
@@ -140,6 +142,7 @@ def test_specs_parse_sort_dedupe_and_round_trip() -> None:
     ]
     assert [s.label for s in specs] == [
         "voxel5",
+        "voxel5_norm",
         "histogram2_cutoff10",
         "histogram10",
         "frames8",
@@ -164,8 +167,9 @@ def test_specs_parse_sort_dedupe_and_round_trip() -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    ["voxel", "voxel:0", "voxel:1001", "voxel:5:norm", "grid:5", "histogram:5:0",
-     "histogram:5:256", "frames:5:3", "timesurface:5:0ms", "timesurface:5:5m", "voxel:-1", ""],
+    ["voxel", "voxel:0", "voxel:1001", "voxel:5:nrm", "voxel:65:norm", "histogram:5:norm",
+     "grid:5", "histogram:5:0", "histogram:5:256", "frames:5:3", "timesurface:5:0ms",
+     "timesurface:5:5m", "voxel:-1", ""],
 )  # fmt: skip
 def test_bad_specs_name_the_item_and_the_forms(bad: str) -> None:
     with pytest.raises(ValueError) as err:
@@ -181,7 +185,7 @@ def test_bad_specs_name_the_item_and_the_forms(bad: str) -> None:
 
 @pytest.mark.parametrize("span", [33_000, 10_007])  # bins divide it / a prime span
 @pytest.mark.parametrize("bins", BINS)
-@pytest.mark.parametrize("kind", KIND_TEXTS)
+@pytest.mark.parametrize("kind", [*KIND_TEXTS, NORM])
 def test_random_events_match_the_reference(kind: str, bins: int, span: int) -> None:
     spec = spec_of(kind, bins)
     raw = random_clip(bins * 7 + span, 1500, span)
@@ -204,7 +208,7 @@ def real() -> tuple[dict[str, np.ndarray], int, int]:
 
 
 @pytest.mark.parametrize("bins", [1, 5, 33])
-@pytest.mark.parametrize("kind", KIND_TEXTS)
+@pytest.mark.parametrize("kind", [*KIND_TEXTS, NORM])
 def test_real_events_match_the_reference(real, kind: str, bins: int) -> None:
     raw, t0, t1 = real
     spec = spec_of(kind, bins)
@@ -215,7 +219,7 @@ def test_real_events_match_the_reference(real, kind: str, bins: int) -> None:
         assert_same(stream(spec, ev, t0, t1, chunk_sizes(len(ev), mode, rng)), want)
 
 
-@pytest.mark.parametrize("kind", KIND_TEXTS)
+@pytest.mark.parametrize("kind", [*KIND_TEXTS, NORM])
 def test_empty_clip_gives_zero_bins(kind: str) -> None:
     for bins in (1, 5):
         spec = spec_of(kind, bins)
@@ -338,6 +342,31 @@ def test_bad_input_is_refused(kind: str) -> None:
         TensorAccumulator(spec, T0, T0, 0)
     with pytest.raises(ValueError, match="empty window"):
         TensorAccumulator(spec, T0 + 100, T0, 0)
+
+
+def test_a_normalized_voxel_comes_out_whole_at_the_end_with_mean_0_and_std_1() -> None:
+    spec, plain = spec_of(NORM, 5), spec_of("voxel", 5)
+    raw = random_clip(11, 3000, 20_000)
+    ev = as_events(raw)
+    acc = TensorAccumulator(spec, T0, T0 + 20_000, len(ev))
+    assert acc.feed(0, ev) == []  # nothing before the clip ends
+    assert [a.nbytes for a in acc.live_arrays()] == [5 * 480 * 640 * 4]  # the grid
+    got = np.stack([arr for _, arr in acc.finish()])
+    zero = reference_tensor(plain, raw, T0, T0 + 20_000) == 0
+    assert np.array_equal(got == 0, zero)  # the same cells are empty (none rounds to 0 here)
+    values = got[~zero].astype(np.float64)
+    assert abs(values.mean()) < 1e-3 and abs(values.std(ddof=1) - 1) < 1e-3
+
+
+def test_a_normalized_voxel_of_equal_cells_is_centred_only() -> None:
+    """std 0 (every non-zero cell the same): v - mean, so all zeros; one event: the same."""
+    for n in (1, 4):
+        ev = Events(
+            np.ones(n, np.uint8), T0 + np.zeros(n, np.int64), np.arange(n, dtype=np.uint16),
+            np.zeros(n, np.uint16),
+        )  # fmt: skip
+        got = np.load(io.BytesIO(tensor_bytes(spec_of(NORM, 3), ev, T0, T0 + 100)))
+        assert_same(got, np.zeros((3, 480, 640), np.float16))
 
 
 # --- saturation and exact values --------------------------------------------------------

@@ -7,6 +7,8 @@ the stream reached segment ``stop`` and moves the live arrays on. The integer ru
 - histogram, frames: segment = bin = ((t - t0) * bins) // (t1 - t0); one live plane.
 - voxel: segment s = ((t - t0) * (bins - 1)) // (t1 - t0) (0 when bins == 1); an event
   of segment s touches bins s and s + 1, so bins < s are done; two live planes.
+  ``voxel:B:norm`` paints into the whole float32 grid and emits every bin at the end,
+  normalized over the clip's non-zero cells (DSEC's ``VoxelGrid(normalize=True)``).
 - timesurface: surface i holds the events with (t - t0) * bins <= (i + 1) * (t1 - t0)
   (at or before its end time), so an event first shows in surface
   s = max(0, ((t - t0) * bins - 1) // (t1 - t0)); one live state (latest time per cell).
@@ -15,7 +17,9 @@ the stream reached segment ``stop`` and moves the live arrays on. The integer ru
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -177,6 +181,52 @@ class Voxel(TensorState):
         return [self.lo, self.hi]
 
 
+class NormalizedVoxel(Voxel):
+    """``voxel:B:norm``: the mean and deviation of the non-zero cells need the whole grid,
+    so the live planes are rows of the clip's float32 grid (B x H x W x 4 bytes) and every
+    bin comes out at the end of the clip."""
+
+    def __init__(self, spec: TensorSpec, t0: int, t1: int, num_events: int, hw: tuple[int, int]):
+        self.grid = np.zeros((spec.bins, hw[0] * hw[1]), dtype=np.float32)
+        super().__init__(spec, t0, t1, num_events, hw)
+
+    def _plane(self, b: int) -> NDArray[np.float32]:
+        return self.grid[b] if b < self.spec.bins else super()._plane(b)
+
+    def emit(self, start: int, stop: int) -> Iterator[Bin]:
+        self.lo, self.hi = self._plane(stop), self._plane(stop + 1)
+        if stop == self.spec.bins:
+            yield from normalized_bins(self.grid, self.bin_shape, self.spec.dtype)
+
+    def live_arrays(self) -> list[NDArray[Any]]:
+        return [self.grid]
+
+
+def normalized_bins(
+    grid: NDArray[np.float32], shape: tuple[int, ...], dtype: np.dtype
+) -> Iterator[Bin]:
+    """Each non-zero cell v becomes (v - mean) / std over the grid's n non-zero cells (std
+    with n - 1, as torch's; v - mean where std is 0 or n is 1), zero cells stay 0. The
+    sums are exact (``math.fsum``), the rest float64 (one bin at a time), then clipped to
+    the float16 range and rounded to float16."""
+
+    def nonzero(row: NDArray[np.float32]) -> NDArray[np.float64]:
+        return row[row != 0].astype(np.float64)
+
+    n = int(np.count_nonzero(grid))
+    mean = math.fsum(chain.from_iterable(nonzero(r).tolist() for r in grid)) / n if n else 0.0
+    squares = chain.from_iterable(np.square(nonzero(r) - mean).tolist() for r in grid)
+    std = math.sqrt(math.fsum(squares) / (n - 1)) if n > 1 else 0.0
+    for b, row in enumerate(grid):
+        out = np.zeros(row.shape, dtype=np.float64)
+        cells = row != 0
+        out[cells] = nonzero(row) - mean
+        if std > 0:
+            out[cells] /= std
+        np.clip(out, -FLOAT16_MAX, FLOAT16_MAX, out=out)
+        yield b, out.astype(dtype).reshape(shape)
+
+
 class TimeSurface(TensorState):
     """The latest t - t0 per (polarity, y, x), -1 where none; surfaces decay from it."""
 
@@ -206,6 +256,11 @@ class TimeSurface(TensorState):
 
     def live_arrays(self) -> list[NDArray[Any]]:
         return [self.last]
+
+
+def state_type(spec: TensorSpec) -> type[TensorState]:
+    """The state class of ``spec``."""
+    return NormalizedVoxel if spec.normalize else STATES[spec.name]
 
 
 STATES: dict[str, type[TensorState]] = {

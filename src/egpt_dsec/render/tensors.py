@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 from egpt_dsec.events import SENSOR_HEIGHT, SENSOR_WIDTH, Events
 from egpt_dsec.render import tensor_kernels as kern
 from egpt_dsec.render.tensor_spec import TensorSpec
-from egpt_dsec.render.tensor_states import STATES, Bin
+from egpt_dsec.render.tensor_states import Bin, state_type
 
 # (t - t0) * bins must fit int64 for every event of the window.
 _MAX_SCALED = 2**62
@@ -63,7 +63,7 @@ class TensorAccumulator:
         self.t0, self.t1 = int(t0), int(t1)
         self.num_events = num_events
         self.height, self.width = height, width
-        self._kind = STATES[spec.name](spec, self.t0, self.t1, num_events, (height, width))
+        self._kind = state_type(spec)(spec, self.t0, self.t1, num_events, (height, width))
         self._seg = 0  # bins < _seg have been emitted
         self._seen = 0  # events fed so far
         self._last_t = self.t0  # time of the last event fed
