@@ -65,3 +65,17 @@ def distribution_text(answers: dict[str, int]) -> str:
     if not total:
         return "-"
     return ", ".join(f"{k} {100 * n / total:.0f}% ({n:,})" for k, n in answers.items())
+
+
+# The per-group table of status and the card: its head, then ``group_cells`` per group.
+GROUP_HEAD = ("split", "duration", "clips", "clips asked", *TASKS, "multiple choice")
+
+
+def group_cells(group: dict[str, Any]) -> list[str]:
+    """A summary's row (with its ``split`` and ``duration``): clips, clips asked, the
+    questions of each task and the multiple-choice items, with thousands separators."""
+    asked = group.get("questions", {})
+    counts = [group.get("clips", 0), group.get("clips_asked", 0)]
+    counts += [asked.get(task, 0) for task in TASKS]
+    counts.append(sum(group.get("multiple_choice", {}).values()))
+    return [group["split"], group["duration"], *(f"{n:,}" for n in counts)]

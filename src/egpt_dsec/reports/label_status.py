@@ -10,8 +10,7 @@ from typing import Any
 from egpt_dsec.config.record import load_last_config
 from egpt_dsec.humanize import text_table
 from egpt_dsec.kinds.label_qa import read_summaries
-from egpt_dsec.labels.summary import distribution_text, merge_summaries
-from egpt_dsec.labels.tasks import TASKS
+from egpt_dsec.labels.summary import GROUP_HEAD, distribution_text, group_cells, merge_summaries
 from egpt_dsec.layout.state import StateLayout
 
 LabelGroups = list[dict[str, Any]]  # one summary per split and duration, with both named
@@ -26,20 +25,10 @@ def label_groups(out: Path) -> LabelGroups:
     return [{"split": split, "duration": label, **summary} for split, label, summary in found]
 
 
-def _row(g: dict[str, Any]) -> list[str]:
-    asked = g.get("questions", {})
-    return (
-        [g["split"], g["duration"], f"{g.get('clips', 0):,}", f"{g.get('clips_asked', 0):,}"]
-        + [f"{asked.get(task, 0):,}" for task in TASKS]
-        + [f"{sum(g.get('multiple_choice', {}).values()):,}"]
-    )
-
-
 def label_lines(groups: LabelGroups) -> list[str]:
     """A table of questions per task, then each task's answers over every group."""
     if not groups:
         return []
-    header = ["split", "duration", "clips", "asked", *TASKS, "multiple choice"]
     total = merge_summaries(groups)
     everything = {
         "split": "all",
@@ -48,7 +37,7 @@ def label_lines(groups: LabelGroups) -> list[str]:
         "clips_asked": sum(g.get("clips_asked", 0) for g in groups),
         **total,
     }
-    rows = [header, *(_row(g) for g in [*groups, everything])]
+    rows = [list(GROUP_HEAD), *(group_cells(g) for g in [*groups, everything])]
     views = sorted({g.get("view", "") for g in groups} - {""})
     lines = ["", f"label questions ({', '.join(views) or 'no labels'}):", *text_table(rows)]
     lines.append("answers (all groups):")

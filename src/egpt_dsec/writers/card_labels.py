@@ -7,7 +7,7 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
-from egpt_dsec.labels.summary import distribution_text, merge_summaries
+from egpt_dsec.labels.summary import GROUP_HEAD, distribution_text, group_cells, merge_summaries
 from egpt_dsec.labels.tasks import TASKS
 from egpt_dsec.layout.output import LABEL_MC_JSON, LABEL_QA_JSON
 from egpt_dsec.writers.card_facts import CardFacts
@@ -18,20 +18,8 @@ def _row(cells: list[str]) -> str:
 
 
 def _groups_table(groups: list[dict[str, Any]]) -> list[str]:
-    head = ["split", "duration", "clips", "clips asked", *TASKS, "multiple choice"]
-    rows = [_row(head), "|" + "---|" * len(head)]
-    for g in groups:
-        asked = g.get("questions", {})
-        cells = [
-            g["split"],
-            g["duration"],
-            f"{g.get('clips', 0):,}",
-            f"{g.get('clips_asked', 0):,}",
-        ]
-        cells += [f"{asked.get(task, 0):,}" for task in TASKS]
-        cells.append(f"{sum(g.get('multiple_choice', {}).values()):,}")
-        rows.append(_row(cells))
-    return rows
+    rows = [_row(list(GROUP_HEAD)), "|" + "---|" * len(GROUP_HEAD)]
+    return rows + [_row(group_cells(g)) for g in groups]
 
 
 def labels_section(facts: CardFacts) -> list[str]:
