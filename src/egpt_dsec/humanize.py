@@ -35,3 +35,9 @@ def text_table(lines: list[list[str]], left: int = 2) -> list[str]:
     text.insert(1, "-" * len(text[0]))
     text.insert(len(text) - 1, "-" * len(text[0]))
     return text
+
+
+def markdown_table(lines: list[list[str]]) -> list[str]:
+    """A Markdown table: the first line is the header."""
+    rows = ["| " + " | ".join(line) + " |" for line in lines]
+    return [rows[0], "|" + "---|" * len(lines[0]), *rows[1:]]

@@ -16,7 +16,7 @@ from typing import Any
 from egpt_dsec.answers.cost import cost_json
 from egpt_dsec.config.record import recorded_config
 from egpt_dsec.durations import Duration
-from egpt_dsec.humanize import text_table
+from egpt_dsec.humanize import markdown_table, text_table
 from egpt_dsec.kinds import JSON, KINDS, MP4, VIDEO
 from egpt_dsec.layout.state import StateLayout
 from egpt_dsec.reports.answer_cost import output_cost
@@ -184,10 +184,7 @@ def format_table(status: BuildStatus) -> str:
 
 
 def format_markdown(status: BuildStatus) -> str:
-    lines = _lines(status)
-    out = ["| " + " | ".join(lines[0]) + " |", "|" + "---|" * len(lines[0])]
-    out += ["| " + " | ".join(line) + " |" for line in lines[1:]]
-    return "\n".join([*out, "", *_footer(status)])
+    return "\n".join([*markdown_table(_lines(status)), "", *_footer(status)])
 
 
 def _footer(status: BuildStatus) -> list[str]:

@@ -8,6 +8,7 @@ import json
 import re
 from typing import Any
 
+from egpt_dsec.humanize import markdown_table
 from egpt_dsec.writers.card_facts import AnswerFacts, AnswerGroup, CardFacts
 
 # The settings a reader most needs first (the rest follow in name order).
@@ -56,15 +57,15 @@ def _counts_table(groups: list[AnswerGroup]) -> list[str]:
     head = ["split", "duration", "clips", "answered", "kept", "filtered"]
     head += [f"filtered: {_REASONS.get(r, r.replace('_', ' '))}" for r in reasons]
     head += ["failed", "not asked yet", "without confidence", "answers online", "from a batch"]
-    rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    rows = [head]
     for g in groups:
         by_reason = g.counts.get("filtered_by_reason", {})
         numbers = [g.counts.get(k, 0) for k in ("clips", "answered", "kept", "filtered")]
         numbers += [by_reason.get(r, 0) for r in reasons]
         numbers += [g.counts.get(k, 0) for k in ("failed", "unanswered", "unscored")]
         numbers += [g.sources.get("online", 0), g.sources.get("batch", 0)]
-        rows.append("| " + " | ".join([g.split, g.duration, *(f"{n:,}" for n in numbers)]) + " |")
-    return rows
+        rows.append([g.split, g.duration, *(f"{n:,}" for n in numbers)])
+    return markdown_table(rows)
 
 
 def _answer_set(answers: AnswerFacts) -> list[str]:

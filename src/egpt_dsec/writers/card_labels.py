@@ -7,19 +7,15 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
+from egpt_dsec.humanize import markdown_table
 from egpt_dsec.labels.summary import GROUP_HEAD, distribution_text, group_cells, merge_summaries
 from egpt_dsec.labels.tasks import TASKS
 from egpt_dsec.layout.output import LABEL_MC_JSON, LABEL_QA_JSON
 from egpt_dsec.writers.card_facts import CardFacts
 
 
-def _row(cells: list[str]) -> str:
-    return "| " + " | ".join(cells) + " |"
-
-
 def _groups_table(groups: list[dict[str, Any]]) -> list[str]:
-    rows = [_row(list(GROUP_HEAD)), "|" + "---|" * len(GROUP_HEAD)]
-    return rows + [_row(group_cells(g)) for g in groups]
+    return markdown_table([list(GROUP_HEAD), *(group_cells(g) for g in groups)])
 
 
 def labels_section(facts: CardFacts) -> list[str]:

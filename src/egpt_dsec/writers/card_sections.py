@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from egpt_dsec.humanize import format_bytes
+from egpt_dsec.humanize import format_bytes, markdown_table
 from egpt_dsec.writers.card_answers import answers_section, fence
 from egpt_dsec.writers.card_facts import EVENTGPT, CardFacts, GroupStats
 from egpt_dsec.writers.card_labels import labels_section
@@ -97,10 +97,6 @@ def _coordinates(options: dict[str, Any]) -> list[str]:
     return [events, frames]
 
 
-def _row(cells: list[str]) -> str:
-    return "| " + " | ".join(cells) + " |"
-
-
 def _stat_cells(s: GroupStats, kinds: tuple[str, ...], extra: int = 0) -> list[str]:
     """The row of one group (``extra``: bytes beyond its kinds', for the total)."""
     counts = [f"{n:,}" for n in (s.clips, s.empty, s.no_frame)]
@@ -131,11 +127,14 @@ def _statistics(facts: CardFacts) -> list[str]:
         return ["No clip is finished yet."]
     head = ["split", "duration", "clips", "empty windows", "no frame", "no MP4"]
     head += ["events", "seconds", *facts.kinds, "all files"]
-    rows = [_row(head), "|" + "---|" * len(head)]
-    for s in facts.stats:
-        rows.append(_row([s.split, s.duration, *_stat_cells(s, facts.kinds)]))
     extra = sum(facts.split_bytes.values())
-    rows.append(_row(["**total**", "", *_stat_cells(_total(facts.stats), facts.kinds, extra)]))
+    rows = markdown_table(
+        [
+            head,
+            *([s.split, s.duration, *_stat_cells(s, facts.kinds)] for s in facts.stats),
+            ["**total**", "", *_stat_cells(_total(facts.stats), facts.kinds, extra)],
+        ]
+    )
     min_frames = facts.options.get("mp4.min_frames")
     return [
         *rows,
