@@ -187,6 +187,7 @@ class NormalizedVoxel(Voxel):
     bin comes out at the end of the clip."""
 
     def __init__(self, spec: TensorSpec, t0: int, t1: int, num_events: int, hw: tuple[int, int]):
+        # Before Voxel.__init__, which takes its first planes from ``_plane``.
         self.grid = np.zeros((spec.bins, hw[0] * hw[1]), dtype=np.float32)
         super().__init__(spec, t0, t1, num_events, hw)
 
@@ -220,7 +221,7 @@ def normalized_bins(
     for b, row in enumerate(grid):
         out = np.zeros(row.shape, dtype=np.float64)
         cells = row != 0
-        out[cells] = nonzero(row) - mean
+        out[cells] = row[cells].astype(np.float64) - mean
         if std > 0:
             out[cells] /= std
         np.clip(out, -FLOAT16_MAX, FLOAT16_MAX, out=out)
